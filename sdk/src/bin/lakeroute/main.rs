@@ -1,0 +1,301 @@
+//! `lakeroute`: the command line for the lake.
+//!
+//! Exit status: 0 on success, 1 on an error (one clear line on stderr), 2 on bad usage.
+
+mod output;
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use futures::StreamExt;
+use indicatif::{ProgressBar, ProgressStyle};
+use lakeroute::{Catalog, Error, Lake, PhysicalUri, Result};
+
+use output::Output;
+
+/// Transfers larger than this get a progress bar when stderr is a terminal.
+const PROGRESS_MIN_BYTES: u64 = 4 * 1024 * 1024;
+
+#[derive(Parser, Debug)]
+#[command(name = "lakeroute", version, about = "One lake over S3 and Azure: lake:// URIs from a catalog in git")]
+struct Cli {
+    /// Catalog folder (holds lakeroute.yaml and the dataset descriptors).
+    #[arg(long, global = true, env = "LAKEROUTE_CATALOG", value_name = "DIR")]
+    catalog: Option<PathBuf>,
+
+    /// Output format.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
+    output: Format,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Print the physical location a URI resolves to.
+    Resolve {
+        /// A lake:// or physical URI.
+        uri: String,
+    },
+    /// List objects (one level, or everything with --recursive).
+    Ls {
+        /// A lake:// or physical URI.
+        uri: String,
+        /// List every object below the URI.
+        #[arg(short, long)]
+        recursive: bool,
+    },
+    /// Show an object's size, time and version.
+    Stat {
+        /// A lake:// or physical URI.
+        uri: String,
+    },
+    /// Write an object's bytes to standard output.
+    Cat {
+        /// A lake:// or physical URI.
+        uri: String,
+    },
+    /// Upload a local file.
+    Put {
+        /// The local file.
+        local: PathBuf,
+        /// Destination URI.
+        uri: String,
+    },
+    /// Download an object to a local file (written whole or not at all).
+    Get {
+        /// A lake:// or physical URI.
+        uri: String,
+        /// The local file or folder.
+        local: PathBuf,
+    },
+    /// Copy one object between any two places: logical, physical or local paths.
+    Cp {
+        /// Source: URI or local path.
+        src: String,
+        /// Destination: URI or local path; a trailing '/' or a folder keeps the source's name.
+        dst: String,
+    },
+    /// Delete an object (or everything below a prefix with --recursive).
+    Rm {
+        /// A lake:// or physical URI.
+        uri: String,
+        /// Delete every object below the URI.
+        #[arg(short, long)]
+        recursive: bool,
+    },
+    /// Check a catalog folder; exit 1 listing every problem, 0 when clean.
+    Validate {
+        /// The catalog folder (defaults to --catalog).
+        dir: Option<PathBuf>,
+    },
+    /// Questions about the catalog.
+    Catalog {
+        #[command(subcommand)]
+        command: CatalogCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum CatalogCommand {
+    /// Every dataset with its provider, region and location, and counts per provider.
+    List,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let out = Output::new(cli.output == Format::Json);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("lakeroute: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli, &out)) {
+        Ok(code) => code,
+        Err(e) => {
+            out.error(&e);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn open_lake(catalog: Option<&PathBuf>) -> Result<Lake> {
+    match catalog {
+        Some(dir) => Lake::from_catalog(dir),
+        None => Ok(Lake::new(Catalog::empty())),
+    }
+}
+
+async fn run(cli: Cli, out: &Output) -> Result<ExitCode> {
+    if let Command::Validate { dir } = &cli.command {
+        let Some(dir) = dir.as_ref().or(cli.catalog.as_ref()) else {
+            return Err(Error::InvalidUri {
+                uri: String::new(),
+                reason: "validate needs a catalog folder: lakeroute validate DIR".into(),
+            });
+        };
+        let (catalog, problems) = Catalog::check(dir)?;
+        out.validation(dir, &catalog, &problems);
+        return Ok(if problems.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        });
+    }
+    let lake = open_lake(cli.catalog.as_ref())?;
+    match cli.command {
+        Command::Resolve { uri } => out.route(&lake.resolve(&uri)?, lake.catalog()),
+        Command::Ls { uri, recursive } => {
+            if recursive {
+                out.objects(&lake.list_all(&uri).await?);
+            } else {
+                out.listing(&lake.list_with_delimiter(&uri).await?);
+            }
+        }
+        Command::Stat { uri } => out.object(&lake.head(&uri).await?),
+        Command::Cat { uri } => {
+            let result = lake.get_opts(&uri, Default::default()).await?;
+            let mut stream = result.into_stream();
+            let mut stdout = std::io::stdout().lock();
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk.map_err(|e| Error::from_store(uri.as_str(), e))?;
+                if let Err(e) = stdout.write_all(&chunk) {
+                    // A closed pipe (`| head`) is the reader's choice, not an error.
+                    if e.kind() == std::io::ErrorKind::BrokenPipe {
+                        return Ok(ExitCode::SUCCESS);
+                    }
+                    return Err(io_err("writing to standard output", e));
+                }
+            }
+            stdout.flush().map_err(|e| io_err("writing to standard output", e))?;
+        }
+        Command::Put { local, uri } => {
+            let mut file = tokio::fs::File::open(&local).await.map_err(|source| Error::Io {
+                action: "opening",
+                path: local.clone(),
+                source,
+            })?;
+            let size = file.metadata().await.map(|m| m.len()).unwrap_or(0);
+            let bar = progress_bar(size);
+            let cb = |n: u64| bar.as_ref().map_or((), |b| b.set_position(n));
+            let written = lake.upload(&uri, &mut file, Some(&cb)).await?;
+            finish_bar(bar);
+            out.transfer(&local.display().to_string(), &written.uri, written.size);
+        }
+        Command::Get { uri, local } => {
+            let dst = local_destination(&uri, &local.display().to_string())?;
+            copy(&lake, &uri, &dst, out).await?;
+        }
+        Command::Cp { src, dst } => {
+            let src = to_uri(&src)?;
+            let dst = if dst.contains("://") {
+                if dst.ends_with('/') {
+                    format!("{dst}{}", file_name(&src)?)
+                } else {
+                    dst
+                }
+            } else {
+                local_destination(&src, &dst)?
+            };
+            copy(&lake, &src, &dst, out).await?;
+        }
+        Command::Rm { uri, recursive } => {
+            if recursive {
+                let n = lake.delete_prefix(&uri).await?;
+                out.deleted(&uri, n);
+            } else {
+                lake.delete(&uri).await?;
+                out.deleted(&uri, 1);
+            }
+        }
+        Command::Catalog {
+            command: CatalogCommand::List,
+        } => out.catalog(lake.catalog()),
+        Command::Validate { .. } => {}
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn copy(lake: &Lake, src: &str, dst: &str, out: &Output) -> Result<()> {
+    let bar = if std::io::stderr().is_terminal() {
+        progress_bar(lake.head(src).await?.size)
+    } else {
+        None
+    };
+    let cb = |n: u64| bar.as_ref().map_or((), |b| b.set_position(n));
+    let n = lake.copy_with_progress(src, dst, Some(&cb)).await?;
+    finish_bar(bar);
+    out.transfer(src, dst, n);
+    Ok(())
+}
+
+/// A URI as given, or the `file://` URI of a local path.
+fn to_uri(arg: &str) -> Result<String> {
+    if arg.contains("://") {
+        Ok(arg.to_string())
+    } else {
+        PhysicalUri::from_local_path(arg).map(|u| u.to_string())
+    }
+}
+
+/// The local file a download of `src` writes: `local` itself, or `local/<name>` for a folder.
+fn local_destination(src: &str, local: &str) -> Result<String> {
+    let path = PathBuf::from(local);
+    if local.ends_with('/') || path.is_dir() {
+        let name = file_name(src)?;
+        let name = percent_encoding::percent_decode_str(&name).decode_utf8_lossy();
+        to_uri(&path.join(name.as_ref()).display().to_string())
+    } else {
+        to_uri(local)
+    }
+}
+
+/// The last segment of a URI, still percent-encoded.
+fn file_name(uri: &str) -> Result<String> {
+    let trimmed = uri.trim_end_matches('/');
+    match trimmed.rsplit_once('/') {
+        Some((_, name)) if !name.is_empty() => Ok(name.to_string()),
+        _ => Err(Error::InvalidUri {
+            uri: uri.to_string(),
+            reason: "cannot tell a file name from this URI; give the destination in full".into(),
+        }),
+    }
+}
+
+fn progress_bar(size: u64) -> Option<ProgressBar> {
+    if size < PROGRESS_MIN_BYTES || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = ProgressBar::new(size);
+    if let Ok(style) = ProgressStyle::with_template(
+        "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+    ) {
+        bar.set_style(style);
+    }
+    Some(bar)
+}
+
+fn finish_bar(bar: Option<ProgressBar>) {
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+}
+
+fn io_err(action: &'static str, source: std::io::Error) -> Error {
+    Error::Io {
+        action,
+        path: PathBuf::from("-"),
+        source,
+    }
+}

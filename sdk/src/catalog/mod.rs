@@ -1,0 +1,438 @@
+//! The catalog: a folder of YAML files in git, no server.
+//!
+//! ```text
+//! catalog/
+//!   lakeroute.yaml          storage profiles (named physical places)
+//!   finance/customer.yaml   one dataset descriptor per file; the folder may give the domain
+//!   marketing/...
+//! ```
+//!
+//! Loading reads every file and collects every problem (YAML syntax, unknown or missing fields,
+//! unknown profiles, overlapping locations, duplicate datasets) with file, line and column, so a
+//! CI job sees all of them at once.
+
+mod dataset;
+mod profile;
+pub(crate) mod yaml;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+pub use dataset::{Column, Dataset};
+pub use profile::{Credentials, Provider, StorageProfile};
+
+use crate::error::{Error, Result};
+use crate::uri::DatasetId;
+use dataset::LocationSpec;
+use yaml::{Mark, Reader};
+
+/// The catalog's own settings file at the catalog root.
+pub const CATALOG_FILE: &str = "lakeroute.yaml";
+
+/// One thing wrong in a catalog file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The file.
+    pub file: PathBuf,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    /// What is wrong and what to do.
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.file.display(),
+            self.line,
+            self.column,
+            self.message
+        )
+    }
+}
+
+/// The declared datasets and storage profiles.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    dir: PathBuf,
+    profiles: BTreeMap<String, StorageProfile>,
+    datasets: BTreeMap<DatasetId, Dataset>,
+}
+
+impl Catalog {
+    /// Loads a catalog folder; fails with [`Error::InvalidCatalog`] listing every problem.
+    pub fn load(dir: impl AsRef<Path>) -> Result<Self> {
+        let (catalog, problems) = Self::check(dir.as_ref())?;
+        if problems.is_empty() {
+            Ok(catalog)
+        } else {
+            Err(Error::InvalidCatalog {
+                dir: dir.as_ref().to_path_buf(),
+                problems,
+            })
+        }
+    }
+
+    /// An empty catalog: only physical URIs resolve.
+    pub fn empty() -> Self {
+        Self::default()
+    }
+
+    /// Reads a catalog folder and returns what loaded together with every problem found.
+    /// Fails only when the folder itself cannot be read.
+    pub fn check(dir: &Path) -> Result<(Self, Vec<Problem>)> {
+        let meta = std::fs::metadata(dir).map_err(|source| Error::Io {
+            action: "reading catalog folder",
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        if !meta.is_dir() {
+            return Err(Error::Io {
+                action: "reading catalog folder",
+                path: dir.to_path_buf(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotADirectory,
+                    "not a folder; pass the catalog folder holding lakeroute.yaml",
+                ),
+            });
+        }
+        let abs_dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+        let mut problems = Vec::new();
+        let mut files = Vec::new();
+        collect_yaml_files(dir, &mut files)?;
+        files.sort();
+
+        let mut profiles = BTreeMap::new();
+        let settings = dir.join(CATALOG_FILE);
+        if let Some(doc) = parse_file(&settings, &mut problems)? {
+            let mut r = Reader::new(&settings, &mut problems);
+            if r.check_map(&doc, CATALOG_FILE, &["storage", "description"], &[]) {
+                if let Some(storage) = doc.get("storage") {
+                    if let yaml::Value::Map(entries) = &storage.value {
+                        for (key, node) in entries {
+                            let Some(name) = key.scalar() else { continue };
+                            if let Some(p) =
+                                profile::read_profile(&mut r, name, node, &settings, &abs_dir)
+                            {
+                                profiles.insert(name.to_string(), p);
+                            }
+                        }
+                    } else {
+                        r.problem(storage.mark, "storage must map profile names to profiles");
+                    }
+                }
+            }
+        }
+
+        let mut datasets: BTreeMap<DatasetId, Dataset> = BTreeMap::new();
+        let mut loaded = Vec::new();
+        for file in files.iter().filter(|f| **f != settings) {
+            let Some(doc) = parse_file(file, &mut problems)? else {
+                continue;
+            };
+            let folder_domain = file
+                .parent()
+                .filter(|p| *p != dir)
+                .and_then(|p| p.file_name())
+                .and_then(|n| n.to_str());
+            let mut r = Reader::new(file, &mut problems);
+            if let Some(ds) = dataset::read_dataset(&mut r, &doc, file, folder_domain) {
+                loaded.push((ds, doc.mark));
+            }
+        }
+
+        for (mut ds, doc_mark) in loaded {
+            let mut r = Reader::new(&ds.file, &mut problems);
+            if !bind_location(&mut r, &mut ds, &mut profiles) {
+                continue;
+            }
+            if let Some(first) = datasets.get(&ds.id) {
+                r.problem(
+                    doc_mark,
+                    format!(
+                        "duplicate dataset {}: already declared in {}",
+                        ds.id,
+                        first.file.display()
+                    ),
+                );
+                continue;
+            }
+            datasets.insert(ds.id.clone(), ds);
+        }
+
+        let catalog = Self {
+            dir: abs_dir,
+            profiles,
+            datasets,
+        };
+        catalog.check_overlaps(&mut problems);
+        problems.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+        Ok((catalog, problems))
+    }
+
+    /// The catalog folder (absolute), or empty for [`Catalog::empty`].
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Every dataset, ordered by domain, name, version.
+    pub fn datasets(&self) -> impl Iterator<Item = &Dataset> {
+        self.datasets.values()
+    }
+
+    /// The dataset with this id.
+    pub fn dataset(&self, id: &DatasetId) -> Option<&Dataset> {
+        self.datasets.get(id)
+    }
+
+    /// Every storage profile (declared and implicit), by name.
+    pub fn profiles(&self) -> impl Iterator<Item = &StorageProfile> {
+        self.profiles.values()
+    }
+
+    /// The storage profile with this name.
+    pub fn profile(&self, name: &str) -> Option<&StorageProfile> {
+        self.profiles.get(name)
+    }
+
+    /// The profile holding a dataset.
+    pub fn profile_of(&self, dataset: &Dataset) -> Result<&StorageProfile> {
+        self.profiles
+            .get(&dataset.profile)
+            .ok_or_else(|| Error::UnknownProfile {
+                name: dataset.profile.clone(),
+                needed_by: format!("dataset {}", dataset.id),
+            })
+    }
+
+    /// Up to three declared datasets closest to `id`, for "did you mean" hints.
+    pub fn suggest(&self, id: &DatasetId) -> Vec<String> {
+        let wanted = id.to_string();
+        let mut scored: Vec<(f64, String)> = self
+            .datasets
+            .keys()
+            .map(|k| {
+                let s = k.to_string();
+                (strsim::jaro_winkler(&wanted, &s), s)
+            })
+            .filter(|(score, _)| *score > 0.75)
+            .collect();
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+        scored.into_iter().take(3).map(|(_, s)| s).collect()
+    }
+
+    /// A dataset's physical root: the store it is on and its key segments there.
+    pub(crate) fn physical_root(&self, ds: &Dataset) -> Option<(String, Vec<String>)> {
+        let p = self.profiles.get(&ds.profile)?;
+        let (store, mut parts) = store_identity(p);
+        parts.extend(p.prefix.iter().cloned());
+        parts.extend(ds.prefix.iter().cloned());
+        Some((store, parts))
+    }
+
+    fn check_overlaps(&self, problems: &mut Vec<Problem>) {
+        let roots: Vec<(&Dataset, (String, Vec<String>))> = self
+            .datasets
+            .values()
+            .filter_map(|d| self.physical_root(d).map(|r| (d, r)))
+            .collect();
+        for (i, (a, (store_a, parts_a))) in roots.iter().enumerate() {
+            for (b, (store_b, parts_b)) in roots.iter().skip(i + 1) {
+                if store_a != store_b {
+                    continue;
+                }
+                let nested = parts_a.starts_with(parts_b) || parts_b.starts_with(parts_a);
+                if nested {
+                    let how = if parts_a == parts_b { "share" } else { "nest" };
+                    problems.push(Problem {
+                        file: b.file.clone(),
+                        line: b.location_mark.line,
+                        column: b.location_mark.col,
+                        message: format!(
+                            "datasets {} and {} {how} the physical prefix {store_b}/{}; give each dataset its own prefix (the other is declared in {})",
+                            a.id,
+                            b.id,
+                            parts_b.join("/"),
+                            a.file.display()
+                        ),
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// Which physical store a profile writes to, and the key segments of its root there.
+fn store_identity(p: &StorageProfile) -> (String, Vec<String>) {
+    match p.provider {
+        Provider::Aws => (
+            format!(
+                "s3://{}{}",
+                p.bucket.as_deref().unwrap_or_default(),
+                p.endpoint
+                    .as_deref()
+                    .map(|e| format!(" at {e}"))
+                    .unwrap_or_default()
+            ),
+            Vec::new(),
+        ),
+        Provider::Azure => (
+            format!(
+                "az://{}/{}",
+                p.account.as_deref().unwrap_or_default(),
+                p.container.as_deref().unwrap_or_default()
+            ),
+            Vec::new(),
+        ),
+        Provider::Local => (
+            "file://".to_string(),
+            p.root
+                .as_deref()
+                .map(|r| {
+                    r.components()
+                        .filter_map(|c| match c {
+                            std::path::Component::Normal(s) => s.to_str().map(str::to_string),
+                            _ => None,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+        ),
+        Provider::Memory => (format!("memory://{}", p.name), Vec::new()),
+    }
+}
+
+/// Matches a dataset's location to a profile, creating an implicit one for an inline cloud
+/// location no declared profile serves. Returns false (with a problem) when it cannot.
+fn bind_location(
+    r: &mut Reader<'_>,
+    ds: &mut Dataset,
+    profiles: &mut BTreeMap<String, StorageProfile>,
+) -> bool {
+    match ds.location.clone() {
+        LocationSpec::Profile { name, mark } => {
+            if profiles.contains_key(&name) {
+                ds.profile = name;
+                true
+            } else {
+                let names: Vec<&str> = profiles.keys().map(String::as_str).collect();
+                let hint = yaml::closest(&name, &names)
+                    .map(|s| format!("; did you mean {s:?}?"))
+                    .unwrap_or_else(|| {
+                        format!("; declared profiles: {}", names.join(", "))
+                    });
+                r.problem(
+                    mark,
+                    format!("unknown storage profile {name:?} (declare it under storage: in lakeroute.yaml){hint}"),
+                );
+                false
+            }
+        }
+        LocationSpec::Inline {
+            provider,
+            bucket,
+            account,
+            region,
+        } => {
+            // A declared profile for the same bucket wins: it carries the endpoint, region and
+            // credentials. A stand-in (a local folder emulating the cloud) serves its buckets
+            // as sub-folders, so the same descriptor runs on a laptop and in the cloud.
+            let declared = profiles.values().find_map(|p| {
+                let same_place = p.provider == provider
+                    && match provider {
+                        Provider::Azure => {
+                            p.container.as_deref() == Some(bucket.as_str())
+                                && p.account == account
+                        }
+                        _ => p.bucket.as_deref() == Some(bucket.as_str()),
+                    };
+                if same_place {
+                    return Some((p.name.clone(), false));
+                }
+                let stands_in = p.emulates == Some(provider) && p.buckets.contains(&bucket);
+                stands_in.then(|| (p.name.clone(), true))
+            });
+            match declared {
+                Some((name, stand_in)) => {
+                    if stand_in {
+                        ds.prefix.insert(0, bucket);
+                    }
+                    ds.profile = name;
+                }
+                None => {
+                    let p = StorageProfile::implicit(
+                        provider,
+                        &bucket,
+                        account.as_deref(),
+                        region,
+                        (ds.file.clone(), ds.location_mark.line),
+                    );
+                    ds.profile = p.name.clone();
+                    profiles.entry(p.name.clone()).or_insert(p);
+                }
+            }
+            true
+        }
+    }
+}
+
+fn parse_file(file: &Path, problems: &mut Vec<Problem>) -> Result<Option<yaml::Node>> {
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(Error::Io {
+                action: "reading",
+                path: file.to_path_buf(),
+                source,
+            });
+        }
+    };
+    match yaml::parse(&text) {
+        Ok(doc) => Ok(Some(doc)),
+        Err((mark, msg)) => {
+            let Mark { line, col } = mark;
+            problems.push(Problem {
+                file: file.to_path_buf(),
+                line,
+                column: col,
+                message: format!("YAML syntax error: {msg}"),
+            });
+            Ok(None)
+        }
+    }
+}
+
+fn collect_yaml_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    let entries = std::fs::read_dir(dir).map_err(|source| Error::Io {
+        action: "reading catalog folder",
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    for entry in entries {
+        let entry = entry.map_err(|source| Error::Io {
+            action: "reading catalog folder",
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let path = entry.path();
+        let name = entry.file_name();
+        if name.to_string_lossy().starts_with('.') {
+            continue;
+        }
+        if path.is_dir() {
+            collect_yaml_files(&path, out)?;
+        } else if matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("yaml" | "yml")
+        ) {
+            out.push(path);
+        }
+    }
+    Ok(())
+}

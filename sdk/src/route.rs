@@ -1,0 +1,291 @@
+//! Routing: from a URI to a store and a path in it.
+//!
+//! A logical URI goes through the catalog (dataset -> storage profile -> physical root); a
+//! physical URI goes to the profile that serves its bucket, container or memory store, or to an
+//! ambient store for it. Either way the result is a [`Route`]: the store, the key inside it, and
+//! how to name listed objects back in the caller's own terms (`lake://` in, `lake://` out).
+
+use std::sync::Arc;
+
+use object_store::ObjectStore;
+use object_store::path::Path;
+
+use crate::catalog::{Catalog, Provider, StorageProfile};
+use crate::error::{Error, Result};
+use crate::stores::{StoreKey, StoreRegistry, build_ambient_store, build_profile_store};
+use crate::uri::{DatasetId, LakeUri, PhysicalScheme, PhysicalUri, StorageUri};
+
+/// Where a URI leads: which dataset and profile, which store, and which key.
+#[derive(Debug, Clone)]
+pub struct Route {
+    uri: StorageUri,
+    namespace: Namespace,
+    profile: Option<String>,
+    store: Arc<dyn ObjectStore>,
+    store_base: PhysicalUri,
+    key_root: Vec<String>,
+    key: Vec<String>,
+}
+
+/// How store paths are named back to the caller.
+#[derive(Debug, Clone)]
+enum Namespace {
+    Lake(DatasetId),
+    Physical(PhysicalUri),
+}
+
+impl Route {
+    /// The URI as parsed.
+    pub fn uri(&self) -> &StorageUri {
+        &self.uri
+    }
+
+    /// The dataset, for a logical URI.
+    pub fn dataset(&self) -> Option<&DatasetId> {
+        match &self.namespace {
+            Namespace::Lake(id) => Some(id),
+            Namespace::Physical(_) => None,
+        }
+    }
+
+    /// The storage profile serving the URI, when one does.
+    pub fn profile(&self) -> Option<&str> {
+        self.profile.as_deref()
+    }
+
+    /// Where the bytes really are.
+    pub fn physical(&self) -> PhysicalUri {
+        let mut key = self.store_base.key_segments().to_vec();
+        key.extend(self.key_root.iter().cloned());
+        key.extend(self.key.iter().cloned());
+        self.store_base.with_key(key, self.uri.is_prefix())
+    }
+
+    /// The store itself.
+    pub fn store(&self) -> &Arc<dyn ObjectStore> {
+        &self.store
+    }
+
+    /// The object's path inside the store.
+    pub fn path(&self) -> Result<Path> {
+        to_path(&self.uri, self.key_root.iter().chain(self.key.iter()))
+    }
+
+    /// True when both routes go to the same store, so a copy can stay on the server.
+    pub(crate) fn same_store(&self, other: &Route) -> bool {
+        Arc::ptr_eq(&self.store, &other.store)
+    }
+
+    /// Names a store path in the caller's terms (`lake://...` for a logical route).
+    pub fn uri_for(&self, location: &Path) -> String {
+        let rest = self.key_below_root(location);
+        match &self.namespace {
+            Namespace::Lake(id) => {
+                let root = id.root_uri();
+                // Keys from a store are plain segments; `join` re-checks them.
+                root.join(&rest.join("/"))
+                    .map(|u| u.to_string())
+                    .unwrap_or_else(|_| format!("{root}/{}", rest.join("/")))
+            }
+            Namespace::Physical(base) => base.with_key(rest, false).to_string(),
+        }
+    }
+
+    /// The segments of a store path below the caller's namespace root.
+    pub(crate) fn key_below_root(&self, location: &Path) -> Vec<String> {
+        let parts: Vec<String> = location.parts().map(|p| p.as_ref().to_string()).collect();
+        parts
+            .strip_prefix(self.key_root.as_slice())
+            .unwrap_or(parts.as_slice())
+            .to_vec()
+    }
+
+    /// Names a common prefix from a delimiter listing (ends in `/`).
+    pub fn prefix_uri_for(&self, location: &Path) -> String {
+        let mut s = self.uri_for(location);
+        if !s.ends_with('/') {
+            s.push('/');
+        }
+        s
+    }
+}
+
+/// The catalog plus the stores built for it.
+#[derive(Debug, Default)]
+pub(crate) struct Router {
+    catalog: Catalog,
+    stores: StoreRegistry,
+}
+
+impl Router {
+    pub(crate) fn new(catalog: Catalog) -> Self {
+        Self {
+            catalog,
+            stores: StoreRegistry::default(),
+        }
+    }
+
+    pub(crate) fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// Parses and routes a URI.
+    pub(crate) fn route_str(&self, uri: &str) -> Result<Route> {
+        self.route(StorageUri::parse(uri)?)
+    }
+
+    /// Routes a parsed URI.
+    pub(crate) fn route(&self, uri: StorageUri) -> Result<Route> {
+        match &uri {
+            StorageUri::Lake(lake) => self.route_lake(lake, uri.clone()),
+            StorageUri::Physical(phys) => self.route_physical(phys, uri.clone()),
+        }
+    }
+
+    fn route_lake(&self, lake: &LakeUri, uri: StorageUri) -> Result<Route> {
+        let id = lake.dataset();
+        let ds = self
+            .catalog
+            .dataset(id)
+            .ok_or_else(|| Error::DatasetNotFound {
+                uri: lake.to_string(),
+                suggestions: self.catalog.suggest(id),
+            })?;
+        let profile = self.catalog.profile_of(ds)?;
+        let store = self.profile_store(profile)?;
+        let mut key_root = profile.prefix.clone();
+        key_root.extend(ds.prefix.iter().cloned());
+        Ok(Route {
+            namespace: Namespace::Lake(id.clone()),
+            profile: Some(profile.name.clone()),
+            store,
+            store_base: profile_base(profile),
+            key_root,
+            key: lake.key_segments().to_vec(),
+            uri,
+        })
+    }
+
+    fn route_physical(&self, phys: &PhysicalUri, uri: StorageUri) -> Result<Route> {
+        let ns_base = phys.with_key(Vec::new(), false);
+        let (profile, key_root, store, store_base) = match phys.scheme() {
+            PhysicalScheme::File => (
+                None,
+                Vec::new(),
+                self.stores
+                    .get_or_build(&StoreKey::FileSystem, || build_ambient_store(&StoreKey::FileSystem))?,
+                PhysicalUri::from_parts(PhysicalScheme::File, "", None, Vec::new()),
+            ),
+            scheme => match self.serving_profile(scheme, phys) {
+                Some((p, key_root)) => (
+                    Some(p.name.clone()),
+                    key_root,
+                    self.profile_store(p)?,
+                    profile_base(p),
+                ),
+                None => {
+                    let key = match scheme {
+                        PhysicalScheme::S3 => StoreKey::S3(phys.container().to_string()),
+                        PhysicalScheme::Azure => StoreKey::Azure(
+                            phys.account().map(str::to_string),
+                            phys.container().to_string(),
+                        ),
+                        _ => StoreKey::Memory(phys.container().to_string()),
+                    };
+                    let store = self.stores.get_or_build(&key, || build_ambient_store(&key))?;
+                    (None, Vec::new(), store, ns_base.clone())
+                }
+            },
+        };
+        Ok(Route {
+            namespace: Namespace::Physical(ns_base),
+            profile,
+            store,
+            store_base,
+            key_root,
+            key: phys.key_segments().to_vec(),
+            uri,
+        })
+    }
+
+    /// The declared profile for a bucket/container/memory name, and the store segments that
+    /// precede the URI's key there (a stand-in keeps each bucket in a sub-folder).
+    fn serving_profile(
+        &self,
+        scheme: PhysicalScheme,
+        phys: &PhysicalUri,
+    ) -> Option<(&StorageProfile, Vec<String>)> {
+        let name = phys.container();
+        let provider = match scheme {
+            PhysicalScheme::S3 => Provider::Aws,
+            PhysicalScheme::Azure => Provider::Azure,
+            _ => Provider::Memory,
+        };
+        self.catalog.profiles().find_map(|p| {
+            let direct = p.provider == provider
+                && match provider {
+                    Provider::Aws => p.bucket.as_deref() == Some(name),
+                    Provider::Azure => {
+                        p.container.as_deref() == Some(name)
+                            && (phys.account().is_none() || p.account.as_deref() == phys.account())
+                    }
+                    _ => p.name == name,
+                };
+            if direct {
+                return Some((p, Vec::new()));
+            }
+            let stand_in = p.emulates == Some(provider) && p.buckets.iter().any(|b| b == name);
+            stand_in.then(|| (p, vec![name.to_string()]))
+        })
+    }
+
+    fn profile_store(&self, p: &StorageProfile) -> Result<Arc<dyn ObjectStore>> {
+        self.stores
+            .get_or_build(&StoreKey::Profile(p.name.clone()), || build_profile_store(p))
+    }
+}
+
+/// The physical URI of a profile's store root.
+fn profile_base(p: &StorageProfile) -> PhysicalUri {
+    match p.provider {
+        Provider::Aws => PhysicalUri::from_parts(
+            PhysicalScheme::S3,
+            p.bucket.as_deref().unwrap_or_default(),
+            None,
+            Vec::new(),
+        ),
+        Provider::Azure => PhysicalUri::from_parts(
+            PhysicalScheme::Azure,
+            p.container.as_deref().unwrap_or_default(),
+            p.account.as_deref(),
+            Vec::new(),
+        ),
+        Provider::Local => PhysicalUri::from_parts(
+            PhysicalScheme::File,
+            "",
+            None,
+            p.root
+                .as_deref()
+                .map(|r| {
+                    r.components()
+                        .filter_map(|c| match c {
+                            std::path::Component::Normal(s) => {
+                                Some(s.to_string_lossy().into_owned())
+                            }
+                            _ => None,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+        ),
+        Provider::Memory => PhysicalUri::from_parts(PhysicalScheme::Memory, &p.name, None, Vec::new()),
+    }
+}
+
+fn to_path<'a>(uri: &StorageUri, segments: impl Iterator<Item = &'a String>) -> Result<Path> {
+    let joined = segments.map(String::as_str).collect::<Vec<_>>().join("/");
+    Path::parse(&joined).map_err(|e| Error::InvalidUri {
+        uri: uri.to_string(),
+        reason: e.to_string(),
+    })
+}

@@ -1,0 +1,226 @@
+//! Building `object_store` instances: one per storage profile, made on first use and reused.
+//!
+//! Building is cheap and does no I/O (credentials are fetched on the first request), so stores
+//! are made lazily: a catalog with a hundred profiles costs nothing until a URI needs one.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use object_store::ObjectStore;
+use object_store::aws::AmazonS3Builder;
+use object_store::azure::MicrosoftAzureBuilder;
+use object_store::local::LocalFileSystem;
+use object_store::memory::InMemory;
+
+use crate::catalog::{Credentials, Provider, StorageProfile};
+use crate::error::{Error, Result};
+
+/// Which store a request goes to. Profiles get their own; physical URIs that match no profile
+/// share one per bucket, container, memory name, or the whole local file system.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum StoreKey {
+    Profile(String),
+    S3(String),
+    Azure(Option<String>, String),
+    Memory(String),
+    FileSystem,
+}
+
+/// The cache of built stores.
+#[derive(Debug, Default)]
+pub(crate) struct StoreRegistry {
+    stores: RwLock<HashMap<StoreKey, Arc<dyn ObjectStore>>>,
+}
+
+impl StoreRegistry {
+    /// The store for `key`, building it with `build` the first time.
+    pub(crate) fn get_or_build(
+        &self,
+        key: &StoreKey,
+        build: impl FnOnce() -> Result<Arc<dyn ObjectStore>>,
+    ) -> Result<Arc<dyn ObjectStore>> {
+        if let Some(store) = self.stores.read().ok().and_then(|m| m.get(key).cloned()) {
+            return Ok(store);
+        }
+        let mut map = self
+            .stores
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(store) = map.get(key) {
+            return Ok(Arc::clone(store));
+        }
+        let store = build()?;
+        map.insert(key.clone(), Arc::clone(&store));
+        Ok(store)
+    }
+}
+
+/// Builds the store a profile describes.
+pub(crate) fn build_profile_store(p: &StorageProfile) -> Result<Arc<dyn ObjectStore>> {
+    let invalid = |reason: String| Error::InvalidProfile {
+        profile: p.name.clone(),
+        reason,
+    };
+    match p.provider {
+        Provider::Aws => {
+            let bucket = p
+                .bucket
+                .as_deref()
+                .ok_or_else(|| invalid("set \"bucket\"".into()))?;
+            let mut b = AmazonS3Builder::from_env()
+                .with_bucket_name(bucket)
+                .with_virtual_hosted_style_request(!p.path_style);
+            if let Some(region) = &p.region {
+                b = b.with_region(region);
+            }
+            if let Some(endpoint) = &p.endpoint {
+                b = b
+                    .with_endpoint(endpoint)
+                    .with_allow_http(endpoint.starts_with("http://"));
+            }
+            b = match &p.credentials {
+                Credentials::Ambient => b,
+                Credentials::Anonymous => b.with_skip_signature(true),
+                Credentials::AwsKeys {
+                    access_key_id,
+                    secret_access_key,
+                    session_token,
+                } => {
+                    let b = b
+                        .with_access_key_id(access_key_id)
+                        .with_secret_access_key(secret_access_key.expose());
+                    match session_token {
+                        Some(t) => b.with_token(t.expose()),
+                        None => b,
+                    }
+                }
+                other => {
+                    return Err(invalid(format!(
+                        "credentials {} do not apply to aws",
+                        other.describe()
+                    )));
+                }
+            };
+            let store = b
+                .build()
+                .map_err(|e| invalid(redacted_reason(&e, &p.credentials)))?;
+            Ok(Arc::new(store))
+        }
+        Provider::Azure => {
+            let (account, container) = p
+                .account
+                .as_deref()
+                .zip(p.container.as_deref())
+                .ok_or_else(|| invalid("set \"account\" and \"container\"".into()))?;
+            let mut b = MicrosoftAzureBuilder::from_env()
+                .with_account(account)
+                .with_container_name(container);
+            if let Some(endpoint) = &p.endpoint {
+                b = b
+                    .with_endpoint(endpoint.clone())
+                    .with_allow_http(endpoint.starts_with("http://"));
+            }
+            b = match &p.credentials {
+                Credentials::Ambient => b,
+                Credentials::Anonymous => b.with_skip_signature(true),
+                Credentials::AzureAccountKey { account_key } => {
+                    b.with_access_key(account_key.expose())
+                }
+                Credentials::AzureSas { token } => {
+                    let pairs = token
+                        .expose()
+                        .trim_start_matches('?')
+                        .split('&')
+                        .filter_map(|kv| kv.split_once('='))
+                        .map(|(k, v)| {
+                            let v = percent_encoding::percent_decode_str(v)
+                                .decode_utf8_lossy()
+                                .into_owned();
+                            (k.to_string(), v)
+                        })
+                        .collect::<Vec<_>>();
+                    b.with_sas_authorization(pairs)
+                }
+                other => {
+                    return Err(invalid(format!(
+                        "credentials {} do not apply to azure",
+                        other.describe()
+                    )));
+                }
+            };
+            let store = b
+                .build()
+                .map_err(|e| invalid(redacted_reason(&e, &p.credentials)))?;
+            Ok(Arc::new(store))
+        }
+        Provider::Local => {
+            let root = p
+                .root
+                .as_deref()
+                .ok_or_else(|| invalid("set \"root\"".into()))?;
+            std::fs::create_dir_all(root).map_err(|source| Error::Io {
+                action: "creating the root folder of a local profile",
+                path: root.to_path_buf(),
+                source,
+            })?;
+            let fs = LocalFileSystem::new_with_prefix(root)
+                .map_err(|e| invalid(format!("root {}: {e}", root.display())))?
+                .with_automatic_cleanup(true);
+            Ok(Arc::new(fs))
+        }
+        Provider::Memory => Ok(Arc::new(InMemory::new())),
+    }
+}
+
+/// A store for a physical URI that no profile serves, configured from the environment.
+pub(crate) fn build_ambient_store(key: &StoreKey) -> Result<Arc<dyn ObjectStore>> {
+    let invalid = |what: &str, e: object_store::Error| Error::InvalidProfile {
+        profile: what.to_string(),
+        reason: format!("{e}; declare a storage profile for it in the catalog"),
+    };
+    Ok(match key {
+        StoreKey::S3(bucket) => Arc::new(
+            AmazonS3Builder::from_env()
+                .with_bucket_name(bucket)
+                .build()
+                .map_err(|e| invalid(&format!("s3://{bucket}"), e))?,
+        ),
+        StoreKey::Azure(account, container) => {
+            let mut b = MicrosoftAzureBuilder::from_env().with_container_name(container);
+            if let Some(account) = account {
+                b = b.with_account(account);
+            }
+            Arc::new(b.build().map_err(|e| invalid(&format!("az://{container}"), e))?)
+        }
+        StoreKey::Memory(_) => Arc::new(InMemory::new()),
+        StoreKey::FileSystem | StoreKey::Profile(_) => {
+            Arc::new(LocalFileSystem::new().with_automatic_cleanup(true))
+        }
+    })
+}
+
+/// object_store's builder errors can echo configuration values; keep them out when the profile
+/// carries secrets.
+fn redacted_reason(e: &object_store::Error, creds: &Credentials) -> String {
+    let text = e.to_string();
+    let secrets: Vec<&str> = match creds {
+        Credentials::AwsKeys {
+            secret_access_key,
+            session_token,
+            ..
+        } => {
+            let mut v = vec![secret_access_key.expose()];
+            if let Some(t) = session_token {
+                v.push(t.expose());
+            }
+            v
+        }
+        Credentials::AzureAccountKey { account_key } => vec![account_key.expose()],
+        Credentials::AzureSas { token } => vec![token.expose()],
+        _ => Vec::new(),
+    };
+    secrets
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .fold(text, |t, s| t.replace(s, "***"))
+}

@@ -37,6 +37,17 @@ pub enum Error {
         segment: String,
     },
 
+    /// A byte range whose end comes before its start.
+    #[error("invalid range {start}..{end} for {uri}: the end must not come before the start")]
+    InvalidRange {
+        /// The URI as given.
+        uri: String,
+        /// First byte asked for.
+        start: u64,
+        /// One past the last byte asked for.
+        end: u64,
+    },
+
     /// No dataset with that domain, name and version is declared in the catalog.
     #[error("{}", dataset_not_found(uri, suggestions))]
     DatasetNotFound {
@@ -233,10 +244,7 @@ fn dataset_not_found(uri: &str, suggestions: &[String]) -> String {
         msg.push_str("; run `lakeroute catalog list` to see what is declared");
     } else {
         msg.push_str("; did you mean ");
-        let quoted: Vec<String> = suggestions
-            .iter()
-            .map(|s| format!("lake://{s}"))
-            .collect();
+        let quoted: Vec<String> = suggestions.iter().map(|s| format!("lake://{s}")).collect();
         msg.push_str(&quoted.join(" or "));
         msg.push('?');
     }

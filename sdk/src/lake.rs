@@ -143,7 +143,11 @@ impl Lake {
 
     /// Reads an object with options (ranges, conditions) and returns the raw result, whose
     /// payload can be streamed.
-    pub async fn get_opts(&self, uri: &str, options: GetOptions) -> Result<object_store::GetResult> {
+    pub async fn get_opts(
+        &self,
+        uri: &str,
+        options: GetOptions,
+    ) -> Result<object_store::GetResult> {
         let route = self.resolve(uri)?;
         route
             .store()
@@ -152,9 +156,14 @@ impl Lake {
             .map_err(|e| Error::from_store(uri, e))
     }
 
-    /// Reads the bytes in `range` (end exclusive).
+    /// Reads the bytes in `range` (end exclusive). An empty range reads nothing and sends no
+    /// request (stores disagree on whether it is an error).
     pub async fn get_range(&self, uri: &str, range: Range<u64>) -> Result<Bytes> {
         let route = self.resolve(uri)?;
+        check_range(uri, &range)?;
+        if range.is_empty() {
+            return Ok(Bytes::new());
+        }
         route
             .store()
             .get_range(&route.path()?, range)
@@ -162,14 +171,34 @@ impl Lake {
             .map_err(|e| Error::from_store(uri, e))
     }
 
-    /// Reads several ranges at once; nearby ranges are fetched in one request.
+    /// Reads several ranges at once; nearby ranges are fetched in one request. Results come
+    /// in the order asked; empty ranges give empty buffers.
     pub async fn get_ranges(&self, uri: &str, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
         let route = self.resolve(uri)?;
-        route
-            .store()
-            .get_ranges(&route.path()?, ranges)
-            .await
-            .map_err(|e| Error::from_store(uri, e))
+        for r in ranges {
+            check_range(uri, r)?;
+        }
+        let wanted: Vec<Range<u64>> = ranges.iter().filter(|r| !r.is_empty()).cloned().collect();
+        let mut fetched = if wanted.is_empty() {
+            Vec::new()
+        } else {
+            route
+                .store()
+                .get_ranges(&route.path()?, &wanted)
+                .await
+                .map_err(|e| Error::from_store(uri, e))?
+        }
+        .into_iter();
+        Ok(ranges
+            .iter()
+            .map(|r| {
+                if r.is_empty() {
+                    Bytes::new()
+                } else {
+                    fetched.next().unwrap_or_default()
+                }
+            })
+            .collect())
     }
 
     /// Size, time and version of an object.
@@ -195,7 +224,12 @@ impl Lake {
     }
 
     /// Writes with an explicit [`PutMode`] (overwrite, create-only, or update-if-version).
-    pub async fn put_mode(&self, uri: &str, payload: PutPayload, mode: PutMode) -> Result<WriteInfo> {
+    pub async fn put_mode(
+        &self,
+        uri: &str,
+        payload: PutPayload,
+        mode: PutMode,
+    ) -> Result<WriteInfo> {
         let route = self.resolve(uri)?;
         reject_prefix(&route, uri)?;
         let size = payload.content_length() as u64;
@@ -268,11 +302,7 @@ impl Lake {
                 .iter()
                 .map(|p| route.prefix_uri_for(p))
                 .collect(),
-            objects: found
-                .objects
-                .into_iter()
-                .map(|m| info(&route, m))
-                .collect(),
+            objects: found.objects.into_iter().map(|m| info(&route, m)).collect(),
         };
         listing.prefixes.sort();
         listing.objects.sort_by(|a, b| a.uri.cmp(&b.uri));
@@ -311,7 +341,12 @@ impl Lake {
     }
 
     /// [`Lake::copy`], reporting bytes moved so far to `progress`.
-    pub async fn copy_with_progress(&self, from: &str, to: &str, progress: Progress<'_>) -> Result<u64> {
+    pub async fn copy_with_progress(
+        &self,
+        from: &str,
+        to: &str,
+        progress: Progress<'_>,
+    ) -> Result<u64> {
         let src = self.resolve(from)?;
         let dst = self.resolve(to)?;
         reject_prefix(&src, from)?;
@@ -333,13 +368,23 @@ impl Lake {
             }
             return Ok(size);
         }
-        transfer::copy_across(src.store(), &src_path, from, dst.store(), &dst_path, to, progress).await
+        transfer::copy_across(
+            src.store(),
+            &src_path,
+            from,
+            dst.store(),
+            &dst_path,
+            to,
+            progress,
+        )
+        .await
     }
 
     /// Moves one object. Within one store this is the store's rename; across stores, a copy
     /// followed by deleting the source once the copy is complete.
     pub async fn rename(&self, from: &str, to: &str) -> Result<()> {
-        self.rename_mode(from, to, RenameTargetMode::Overwrite).await
+        self.rename_mode(from, to, RenameTargetMode::Overwrite)
+            .await
     }
 
     /// Moves one object only if nothing exists at `to`.
@@ -381,6 +426,17 @@ impl Lake {
         self.copy(from, to).await?;
         self.delete(from).await
     }
+}
+
+fn check_range(uri: &str, range: &Range<u64>) -> Result<()> {
+    if range.start > range.end {
+        return Err(Error::InvalidRange {
+            uri: uri.to_string(),
+            start: range.start,
+            end: range.end,
+        });
+    }
+    Ok(())
 }
 
 fn reject_prefix(route: &Route, uri: &str) -> Result<()> {

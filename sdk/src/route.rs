@@ -172,8 +172,9 @@ impl Router {
             PhysicalScheme::File => (
                 None,
                 Vec::new(),
-                self.stores
-                    .get_or_build(&StoreKey::FileSystem, || build_ambient_store(&StoreKey::FileSystem))?,
+                self.stores.get_or_build(&StoreKey::FileSystem, || {
+                    build_ambient_store(&StoreKey::FileSystem)
+                })?,
                 PhysicalUri::from_parts(PhysicalScheme::File, "", None, Vec::new()),
             ),
             scheme => match self.serving_profile(scheme, phys) {
@@ -192,7 +193,9 @@ impl Router {
                         ),
                         _ => StoreKey::Memory(phys.container().to_string()),
                     };
-                    let store = self.stores.get_or_build(&key, || build_ambient_store(&key))?;
+                    let store = self
+                        .stores
+                        .get_or_build(&key, || build_ambient_store(&key))?;
                     (None, Vec::new(), store, ns_base.clone())
                 }
             },
@@ -241,7 +244,9 @@ impl Router {
 
     fn profile_store(&self, p: &StorageProfile) -> Result<Arc<dyn ObjectStore>> {
         self.stores
-            .get_or_build(&StoreKey::Profile(p.name.clone()), || build_profile_store(p))
+            .get_or_build(&StoreKey::Profile(p.name.clone()), || {
+                build_profile_store(p)
+            })
     }
 }
 
@@ -278,7 +283,9 @@ fn profile_base(p: &StorageProfile) -> PhysicalUri {
                 })
                 .unwrap_or_default(),
         ),
-        Provider::Memory => PhysicalUri::from_parts(PhysicalScheme::Memory, &p.name, None, Vec::new()),
+        Provider::Memory => {
+            PhysicalUri::from_parts(PhysicalScheme::Memory, &p.name, None, Vec::new())
+        }
     }
 }
 

@@ -67,14 +67,29 @@ impl LakeStore {
             .datasets()
             .map(|d| d.id.clone())
             .filter(|id| {
-                let names = [id.domain().to_string(), id.name().to_string(), format!("v{}", id.version())];
-                parts.iter().zip(names.iter()).all(|(p, n)| p.eq_ignore_ascii_case(n))
+                let names = [
+                    id.domain().to_string(),
+                    id.name().to_string(),
+                    format!("v{}", id.version()),
+                ];
+                parts
+                    .iter()
+                    .zip(names.iter())
+                    .all(|(p, n)| p.eq_ignore_ascii_case(n))
             })
             .collect()
     }
 
-    fn list_dataset(&self, id: &DatasetId, prefix: &[String]) -> BoxStream<'static, Result<ObjectMeta>> {
-        let mut full = vec![id.domain().to_string(), id.name().to_string(), format!("v{}", id.version())];
+    fn list_dataset(
+        &self,
+        id: &DatasetId,
+        prefix: &[String],
+    ) -> BoxStream<'static, Result<ObjectMeta>> {
+        let mut full = vec![
+            id.domain().to_string(),
+            id.name().to_string(),
+            format!("v{}", id.version()),
+        ];
         full.extend(prefix.iter().cloned());
         let path = match Path::parse(full.join("/")) {
             Ok(p) => p,
@@ -120,7 +135,12 @@ fn to_logical(id: &DatasetId, route: &Route, mut meta: ObjectMeta) -> ObjectMeta
 
 #[async_trait]
 impl ObjectStore for LakeStore {
-    async fn put_opts(&self, location: &Path, payload: PutPayload, opts: PutOptions) -> Result<PutResult> {
+    async fn put_opts(
+        &self,
+        location: &Path,
+        payload: PutPayload,
+        opts: PutOptions,
+    ) -> Result<PutResult> {
         let (_, route) = self.route(location)?;
         route.store().put_opts(&route.path()?, payload, opts).await
     }
@@ -182,7 +202,11 @@ impl ObjectStore for LakeStore {
             .boxed()
     }
 
-    fn list_with_offset(&self, prefix: Option<&Path>, offset: &Path) -> BoxStream<'static, Result<ObjectMeta>> {
+    fn list_with_offset(
+        &self,
+        prefix: Option<&Path>,
+        offset: &Path,
+    ) -> BoxStream<'static, Result<ObjectMeta>> {
         let offset = offset.clone();
         self.list(prefix)
             .try_filter(move |m| futures::future::ready(m.location > offset))
@@ -199,7 +223,11 @@ impl ObjectStore for LakeStore {
                 .datasets_under(&parts)
                 .into_iter()
                 .map(|id| {
-                    let names = [id.domain().to_string(), id.name().to_string(), format!("v{}", id.version())];
+                    let names = [
+                        id.domain().to_string(),
+                        id.name().to_string(),
+                        format!("v{}", id.version()),
+                    ];
                     Path::from_iter(names[..=parts.len()].iter().map(String::as_str))
                 })
                 .collect();
@@ -213,7 +241,10 @@ impl ObjectStore for LakeStore {
         }
         let path = prefix.cloned().unwrap_or_default();
         let (id, route) = self.route(&path)?;
-        let found = route.store().list_with_delimiter(Some(&route.path()?)).await?;
+        let found = route
+            .store()
+            .list_with_delimiter(Some(&route.path()?))
+            .await?;
         Ok(ListResult {
             common_prefixes: found
                 .common_prefixes
@@ -233,7 +264,10 @@ impl ObjectStore for LakeStore {
         let (_, src) = self.route(from)?;
         let (_, dst) = self.route(to)?;
         if src.same_store(&dst) {
-            return src.store().copy_opts(&src.path()?, &dst.path()?, options).await;
+            return src
+                .store()
+                .copy_opts(&src.path()?, &dst.path()?, options)
+                .await;
         }
         if options.mode == CopyMode::Create && dst.store().head(&dst.path()?).await.is_ok() {
             return Err(object_store::Error::AlreadyExists {
@@ -242,14 +276,21 @@ impl ObjectStore for LakeStore {
             });
         }
         let (from_uri, to_uri) = (src.uri().to_string(), dst.uri().to_string());
-        self.lake.copy(&from_uri, &to_uri).await.map(|_| ()).map_err(Into::into)
+        self.lake
+            .copy(&from_uri, &to_uri)
+            .await
+            .map(|_| ())
+            .map_err(Into::into)
     }
 
     async fn rename_opts(&self, from: &Path, to: &Path, options: RenameOptions) -> Result<()> {
         let (_, src) = self.route(from)?;
         let (_, dst) = self.route(to)?;
         if src.same_store(&dst) {
-            return src.store().rename_opts(&src.path()?, &dst.path()?, options).await;
+            return src
+                .store()
+                .rename_opts(&src.path()?, &dst.path()?, options)
+                .await;
         }
         let (from_uri, to_uri) = (src.uri().to_string(), dst.uri().to_string());
         let result = match options.target_mode {

@@ -190,7 +190,10 @@ pub(crate) fn build_ambient_store(key: &StoreKey) -> Result<Arc<dyn ObjectStore>
             if let Some(account) = account {
                 b = b.with_account(account);
             }
-            Arc::new(b.build().map_err(|e| invalid(&format!("az://{container}"), e))?)
+            Arc::new(
+                b.build()
+                    .map_err(|e| invalid(&format!("az://{container}"), e))?,
+            )
         }
         StoreKey::Memory(_) => Arc::new(InMemory::new()),
         StoreKey::FileSystem | StoreKey::Profile(_) => {

@@ -99,9 +99,8 @@ pub struct LakeUri {
 impl LakeUri {
     /// Parses a logical URI.
     pub fn parse(uri: &str) -> Result<Self> {
-        let rest = strip_scheme(uri, LAKE_SCHEME).ok_or_else(|| {
-            Error::invalid_uri(uri, "a logical URI starts with lake://")
-        })?;
+        let rest = strip_scheme(uri, LAKE_SCHEME)
+            .ok_or_else(|| Error::invalid_uri(uri, "a logical URI starts with lake://"))?;
         let mut parts = rest.splitn(4, '/');
         let domain = parts.next().unwrap_or_default();
         let dataset = parts.next().unwrap_or_default();
@@ -154,7 +153,7 @@ impl LakeUri {
     /// A URI for `child` below this one; `child` is a decoded key relative to this URI.
     pub fn join(&self, child: &str) -> Result<Self> {
         let mut key = self.key.clone();
-        let shown = format!("{self}{child}");
+        let shown = join_for_display(&self.to_string(), child);
         for seg in child.split('/').filter(|s| !s.is_empty()) {
             check_segment(&shown, seg)?;
             key.push(seg.to_string());
@@ -266,7 +265,10 @@ impl PhysicalUri {
                     (container.to_string(), Some(account.to_string()))
                 }
                 None if authority.is_empty() => {
-                    return Err(Error::invalid_uri(uri, "missing container: az://container/key"));
+                    return Err(Error::invalid_uri(
+                        uri,
+                        "missing container: az://container/key",
+                    ));
                 }
                 None => (authority.to_string(), None),
             },
@@ -326,14 +328,15 @@ impl PhysicalUri {
     pub fn from_local_path(path: impl AsRef<std::path::Path>) -> Result<Self> {
         let path = path.as_ref();
         let shown = path.display().to_string();
-        let abs = std::path::absolute(path).map_err(|e| Error::invalid_uri(&shown, e.to_string()))?;
+        let abs =
+            std::path::absolute(path).map_err(|e| Error::invalid_uri(&shown, e.to_string()))?;
         let mut key: Vec<String> = Vec::new();
         for c in abs.components() {
             match c {
                 std::path::Component::Normal(s) => {
-                    let s = s.to_str().ok_or_else(|| {
-                        Error::invalid_uri(&shown, "the path is not valid UTF-8")
-                    })?;
+                    let s = s
+                        .to_str()
+                        .ok_or_else(|| Error::invalid_uri(&shown, "the path is not valid UTF-8"))?;
                     check_segment(&shown, s)?;
                     key.push(s.to_string());
                 }
@@ -351,6 +354,17 @@ impl PhysicalUri {
             key,
             trailing_slash,
         })
+    }
+
+    /// A URI for `child` below this one; `child` is a decoded key relative to this URI.
+    pub fn join(&self, child: &str) -> Result<Self> {
+        let shown = join_for_display(&self.to_string(), child);
+        let mut key = self.key.clone();
+        for seg in child.split('/').filter(|s| !s.is_empty()) {
+            check_segment(&shown, seg)?;
+            key.push(seg.to_string());
+        }
+        Ok(self.with_key(key, child.ends_with('/')))
     }
 
     /// A physical URI from its parts.
@@ -418,6 +432,19 @@ impl StorageUri {
         }
     }
 
+    /// A URI for `child` below this one; `child` is a decoded key (not percent-encoded).
+    ///
+    /// ```
+    /// let base = lakeroute::StorageUri::parse("s3://bucket/raw/").unwrap();
+    /// assert_eq!(base.join("50%/a b.csv").unwrap().to_string(), "s3://bucket/raw/50%25/a%20b.csv");
+    /// ```
+    pub fn join(&self, child: &str) -> Result<Self> {
+        match self {
+            Self::Lake(u) => u.join(child).map(Self::Lake),
+            Self::Physical(u) => u.join(child).map(Self::Physical),
+        }
+    }
+
     /// True when the URI ends in `/`.
     pub fn is_prefix(&self) -> bool {
         match self {
@@ -443,9 +470,18 @@ impl FromStr for StorageUri {
     }
 }
 
+fn join_for_display(base: &str, child: &str) -> String {
+    if base.ends_with('/') {
+        format!("{base}{child}")
+    } else {
+        format!("{base}/{child}")
+    }
+}
+
 fn strip_scheme<'a>(uri: &'a str, scheme: &str) -> Option<&'a str> {
     let head = uri.get(..scheme.len())?;
-    head.eq_ignore_ascii_case(scheme).then(|| &uri[scheme.len()..])
+    head.eq_ignore_ascii_case(scheme)
+        .then(|| &uri[scheme.len()..])
 }
 
 /// Checks a domain or dataset name and lower-cases it.
@@ -635,7 +671,11 @@ mod tests {
                 "{bad} should be a path escape"
             );
         }
-        for bad in ["lake://f/d/v1/a//b", "lake://f/d/v1/a%0Ab", "lake://f/d/v1/%zz"] {
+        for bad in [
+            "lake://f/d/v1/a//b",
+            "lake://f/d/v1/a%0Ab",
+            "lake://f/d/v1/%zz",
+        ] {
             assert!(
                 matches!(LakeUri::parse(bad), Err(Error::InvalidUri { .. })),
                 "{bad} should be invalid"
@@ -646,7 +686,10 @@ mod tests {
     #[test]
     fn physical_uris() -> Result<()> {
         let u = PhysicalUri::parse("s3://bucket/a/b.parquet")?;
-        assert_eq!((u.scheme(), u.container(), u.key().as_str()), (PhysicalScheme::S3, "bucket", "a/b.parquet"));
+        assert_eq!(
+            (u.scheme(), u.container(), u.key().as_str()),
+            (PhysicalScheme::S3, "bucket", "a/b.parquet")
+        );
         let u = PhysicalUri::parse("az://raw/x")?;
         assert_eq!((u.container(), u.account()), ("raw", None));
         let u = PhysicalUri::parse("file:///tmp/x%20y/z")?;

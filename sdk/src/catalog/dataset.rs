@@ -93,7 +93,13 @@ const COLD_FIELDS: [&str; 5] = [
     "description",
 ];
 const LOCATION_FIELDS: [&str; 7] = [
-    "storage", "provider", "bucket", "container", "account", "prefix", "region",
+    "storage",
+    "provider",
+    "bucket",
+    "container",
+    "account",
+    "prefix",
+    "region",
 ];
 const COLUMN_FIELDS: [&str; 4] = ["name", "type", "optional", "description"];
 
@@ -129,15 +135,15 @@ pub(crate) fn read_dataset(
         None => "v3".to_string(),
     };
     let name = checked(r, doc, "entityName", "dataset");
-    let version = r
-        .string(doc, "entityVersion", what)
-        .and_then(|(v, mark)| match parse_version(&v) {
-            Ok(n) => Some(n),
-            Err(e) => {
-                r.problem(mark, format!("entityVersion: {e}"));
-                None
-            }
-        });
+    let version =
+        r.string(doc, "entityVersion", what)
+            .and_then(|(v, mark)| match parse_version(&v) {
+                Ok(n) => Some(n),
+                Err(e) => {
+                    r.problem(mark, format!("entityVersion: {e}"));
+                    None
+                }
+            });
     let domain = match doc.get("domain") {
         Some(_) => checked(r, doc, "domain", "domain"),
         None => match folder_domain.map(|d| parse_name(d, "domain")) {
@@ -170,13 +176,18 @@ pub(crate) fn read_dataset(
             if !FORMATS.contains(&lower.as_str()) {
                 r.problem(
                     mark,
-                    format!("coldStorage: unknown format {f:?}; use one of {}", FORMATS.join(", ")),
+                    format!(
+                        "coldStorage: unknown format {f:?}; use one of {}",
+                        FORMATS.join(", ")
+                    ),
                 );
             }
             lower
         })
         .unwrap_or_default();
-    let has_history = r.boolean(cold, "hasHistory", "coldStorage").unwrap_or(false);
+    let has_history = r
+        .boolean(cold, "hasHistory", "coldStorage")
+        .unwrap_or(false);
     let partitioning_columns: Vec<String> = r
         .strings(cold, "partitioningColumns", "coldStorage")
         .into_iter()
@@ -230,7 +241,13 @@ fn read_location(r: &mut Reader<'_>, loc: &Node) -> Option<(LocationSpec, Vec<St
                 );
             }
         }
-        return Some((LocationSpec::Profile { name: storage, mark }, prefix));
+        return Some((
+            LocationSpec::Profile {
+                name: storage,
+                mark,
+            },
+            prefix,
+        ));
     }
     let Some((provider_name, pmark)) = r.string(loc, "provider", what) else {
         r.problem(
@@ -257,12 +274,22 @@ fn read_location(r: &mut Reader<'_>, loc: &Node) -> Option<(LocationSpec, Vec<St
         .or_else(|| r.string(loc, "container", what));
     let account = r.string(loc, "account", what).map(|a| a.0);
     let Some((bucket, _)) = bucket else {
-        let need = if provider == Provider::Aws { "bucket" } else { "container" };
-        r.problem(loc.mark, format!("{what}: provider {provider} needs {need:?}"));
+        let need = if provider == Provider::Aws {
+            "bucket"
+        } else {
+            "container"
+        };
+        r.problem(
+            loc.mark,
+            format!("{what}: provider {provider} needs {need:?}"),
+        );
         return None;
     };
     if provider == Provider::Azure && account.is_none() {
-        r.problem(loc.mark, format!("{what}: provider azure needs \"account\""));
+        r.problem(
+            loc.mark,
+            format!("{what}: provider azure needs \"account\""),
+        );
         return None;
     }
     Some((

@@ -111,21 +111,22 @@ impl Catalog {
         let settings = dir.join(CATALOG_FILE);
         if let Some(doc) = parse_file(&settings, &mut problems)? {
             let mut r = Reader::new(&settings, &mut problems);
-            if r.check_map(&doc, CATALOG_FILE, &["storage", "description"], &[]) {
-                if let Some(storage) = doc.get("storage") {
-                    if let yaml::Value::Map(entries) = &storage.value {
-                        for (key, node) in entries {
-                            let Some(name) = key.scalar() else { continue };
-                            if let Some(p) =
-                                profile::read_profile(&mut r, name, node, &settings, &abs_dir)
-                            {
-                                profiles.insert(name.to_string(), p);
-                            }
+            let valid = r.check_map(&doc, CATALOG_FILE, &["storage", "description"], &[]);
+            match doc.get("storage").map(|s| (s, &s.value)) {
+                Some((_, yaml::Value::Map(entries))) if valid => {
+                    for (key, node) in entries {
+                        let Some(name) = key.scalar() else { continue };
+                        if let Some(p) =
+                            profile::read_profile(&mut r, name, node, &settings, &abs_dir)
+                        {
+                            profiles.insert(name.to_string(), p);
                         }
-                    } else {
-                        r.problem(storage.mark, "storage must map profile names to profiles");
                     }
                 }
+                Some((storage, _)) if valid && !storage.is_null() => {
+                    r.problem(storage.mark, "storage must map profile names to profiles");
+                }
+                _ => {}
             }
         }
 
@@ -323,9 +324,7 @@ fn bind_location(
                 let names: Vec<&str> = profiles.keys().map(String::as_str).collect();
                 let hint = yaml::closest(&name, &names)
                     .map(|s| format!("; did you mean {s:?}?"))
-                    .unwrap_or_else(|| {
-                        format!("; declared profiles: {}", names.join(", "))
-                    });
+                    .unwrap_or_else(|| format!("; declared profiles: {}", names.join(", ")));
                 r.problem(
                     mark,
                     format!("unknown storage profile {name:?} (declare it under storage: in lakeroute.yaml){hint}"),
@@ -346,8 +345,7 @@ fn bind_location(
                 let same_place = p.provider == provider
                     && match provider {
                         Provider::Azure => {
-                            p.container.as_deref() == Some(bucket.as_str())
-                                && p.account == account
+                            p.container.as_deref() == Some(bucket.as_str()) && p.account == account
                         }
                         _ => p.bucket.as_deref() == Some(bucket.as_str()),
                     };

@@ -232,7 +232,10 @@ pub(crate) fn read_profile(
             None => {
                 r.problem(
                     mark,
-                    format!("{what}: unknown provider {p:?}; use one of {}", Provider::NAMES.join(", ")),
+                    format!(
+                        "{what}: unknown provider {p:?}; use one of {}",
+                        Provider::NAMES.join(", ")
+                    ),
                 );
                 return None;
             }
@@ -251,7 +254,10 @@ pub(crate) fn read_profile(
         Some((e, mark)) => match Provider::parse(&e) {
             Some(p @ (Provider::Aws | Provider::Azure)) => Some(p),
             _ => {
-                r.problem(mark, format!("{what}: emulates must be aws or azure, not {e:?}"));
+                r.problem(
+                    mark,
+                    format!("{what}: emulates must be aws or azure, not {e:?}"),
+                );
                 None
             }
         },
@@ -262,7 +268,11 @@ pub(crate) fn read_profile(
         .into_iter()
         .map(|(b, _)| b)
         .collect();
-    buckets.extend(r.strings(node, "containers", &what).into_iter().map(|(b, _)| b));
+    buckets.extend(
+        r.strings(node, "containers", &what)
+            .into_iter()
+            .map(|(b, _)| b),
+    );
     let need = |r: &mut Reader<'_>, field: &Option<(String, Mark)>, key: &str| {
         if field.is_none() {
             r.problem(
@@ -294,10 +304,12 @@ pub(crate) fn read_profile(
         }
         Provider::Local => {
             need(r, &root, "root");
+            forbid(r, &bucket, "bucket");
             forbid(r, &account, "account");
             forbid(r, &container, "container");
         }
         Provider::Memory => {
+            forbid(r, &bucket, "bucket");
             forbid(r, &account, "account");
             forbid(r, &container, "container");
             forbid(r, &root, "root");
@@ -305,7 +317,11 @@ pub(crate) fn read_profile(
     }
     let root = root.map(|(p, _)| {
         let p = PathBuf::from(p);
-        normalize(&if p.is_absolute() { p } else { catalog_dir.join(p) })
+        normalize(&if p.is_absolute() {
+            p
+        } else {
+            catalog_dir.join(p)
+        })
     });
     let prefix = text(r, "prefix")
         .map(|(p, mark)| split_prefix(r, &p, mark, &what))
@@ -346,7 +362,12 @@ pub(crate) fn split_prefix(r: &mut Reader<'_>, text: &str, mark: Mark, what: &st
     out
 }
 
-fn read_credentials(r: &mut Reader<'_>, node: &Node, provider: Provider, what: &str) -> Credentials {
+fn read_credentials(
+    r: &mut Reader<'_>,
+    node: &Node,
+    provider: Provider,
+    what: &str,
+) -> Credentials {
     if let Value::Scalar { text, .. } = &node.value {
         return match text.as_str() {
             "ambient" => Credentials::Ambient,
@@ -377,7 +398,10 @@ fn read_credentials(r: &mut Reader<'_>, node: &Node, provider: Provider, what: &
             Some(var) => match std::env::var(var) {
                 Ok(v) => Some(Secret::new(v)),
                 Err(_) => {
-                    r.problem(mark, format!("{what}: {key} reads environment variable {var}, which is not set"));
+                    r.problem(
+                        mark,
+                        format!("{what}: {key} reads environment variable {var}, which is not set"),
+                    );
                     None
                 }
             },
@@ -396,7 +420,10 @@ fn read_credentials(r: &mut Reader<'_>, node: &Node, provider: Provider, what: &
                     session_token: token,
                 },
                 _ => {
-                    r.problem(node.mark, format!("{what}: give both access_key_id and secret_access_key"));
+                    r.problem(
+                        node.mark,
+                        format!("{what}: give both access_key_id and secret_access_key"),
+                    );
                     Credentials::Ambient
                 }
             }
@@ -405,7 +432,10 @@ fn read_credentials(r: &mut Reader<'_>, node: &Node, provider: Provider, what: &
             (Some(k), None) => Credentials::AzureAccountKey { account_key: k },
             (None, Some(t)) => Credentials::AzureSas { token: t },
             _ => {
-                r.problem(node.mark, format!("{what}: give exactly one of account_key or sas_token"));
+                r.problem(
+                    node.mark,
+                    format!("{what}: give exactly one of account_key or sas_token"),
+                );
                 Credentials::Ambient
             }
         },

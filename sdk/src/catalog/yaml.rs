@@ -38,7 +38,10 @@ pub(crate) struct Node {
 #[derive(Debug, Clone)]
 pub(crate) enum Value {
     /// A scalar; `plain` is false when it was quoted (so `"true"` stays a string).
-    Scalar { text: String, plain: bool },
+    Scalar {
+        text: String,
+        plain: bool,
+    },
     Seq(Vec<Node>),
     Map(Vec<(Node, Node)>),
 }
@@ -225,7 +228,10 @@ impl<'p> Reader<'p> {
         required: &[&str],
     ) -> bool {
         let Value::Map(entries) = &node.value else {
-            self.problem(node.mark, format!("{what} must be a mapping, found {}", node.kind()));
+            self.problem(
+                node.mark,
+                format!("{what} must be a mapping, found {}", node.kind()),
+            );
             return false;
         };
         let mut seen: Vec<&str> = Vec::new();
@@ -304,7 +310,10 @@ impl<'p> Reader<'p> {
             Value::Scalar { text, .. } if node.is_null() || text.is_empty() => Vec::new(),
             Value::Scalar { text, .. } => vec![(text.clone(), node.mark)],
             Value::Map(_) => {
-                self.problem(node.mark, format!("{what}: {key:?} must be a list of strings"));
+                self.problem(
+                    node.mark,
+                    format!("{what}: {key:?} must be a list of strings"),
+                );
                 Vec::new()
             }
         }
@@ -313,11 +322,18 @@ impl<'p> Reader<'p> {
 
 /// The closest of `options` to `word`, when one is close enough to be a likely typo.
 pub(crate) fn closest<'a>(word: &str, options: &[&'a str]) -> Option<&'a str> {
+    let word = word.to_lowercase();
     options
         .iter()
-        .map(|o| (strsim::jaro_winkler(&word.to_lowercase(), &o.to_lowercase()), *o))
-        .filter(|(score, _)| *score > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .filter_map(|o| {
+            let lower = o.to_lowercase();
+            // A transposition or two in a short name, or a close match in a long one.
+            let edits = strsim::damerau_levenshtein(&word, &lower);
+            let near = edits <= 1 + word.chars().count() / 4;
+            let similar = strsim::jaro_winkler(&word, &lower);
+            (near || similar > 0.88).then_some((edits, *o))
+        })
+        .min_by_key(|(edits, _)| *edits)
         .map(|(_, o)| o)
 }
 

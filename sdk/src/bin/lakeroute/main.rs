@@ -19,7 +19,11 @@ use output::Output;
 const PROGRESS_MIN_BYTES: u64 = 4 * 1024 * 1024;
 
 #[derive(Parser, Debug)]
-#[command(name = "lakeroute", version, about = "One lake over S3 and Azure: lake:// URIs from a catalog in git")]
+#[command(
+    name = "lakeroute",
+    version,
+    about = "One lake over S3 and Azure: lake:// URIs from a catalog in git"
+)]
 struct Cli {
     /// Catalog folder (holds lakeroute.yaml and the dataset descriptors).
     #[arg(long, global = true, env = "LAKEROUTE_CATALOG", value_name = "DIR")]
@@ -114,7 +118,10 @@ enum CatalogCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let out = Output::new(cli.output == Format::Json);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("lakeroute: cannot start the async runtime: {e}");
@@ -178,14 +185,18 @@ async fn run(cli: Cli, out: &Output) -> Result<ExitCode> {
                     return Err(io_err("writing to standard output", e));
                 }
             }
-            stdout.flush().map_err(|e| io_err("writing to standard output", e))?;
+            stdout
+                .flush()
+                .map_err(|e| io_err("writing to standard output", e))?;
         }
         Command::Put { local, uri } => {
-            let mut file = tokio::fs::File::open(&local).await.map_err(|source| Error::Io {
-                action: "opening",
-                path: local.clone(),
-                source,
-            })?;
+            let mut file = tokio::fs::File::open(&local)
+                .await
+                .map_err(|source| Error::Io {
+                    action: "opening",
+                    path: local.clone(),
+                    source,
+                })?;
             let size = file.metadata().await.map(|m| m.len()).unwrap_or(0);
             let bar = progress_bar(size);
             let cb = |n: u64| bar.as_ref().map_or((), |b| b.set_position(n));
@@ -278,9 +289,9 @@ fn progress_bar(size: u64) -> Option<ProgressBar> {
         return None;
     }
     let bar = ProgressBar::new(size);
-    if let Ok(style) = ProgressStyle::with_template(
-        "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-    ) {
+    if let Ok(style) =
+        ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
+    {
         bar.set_style(style);
     }
     Some(bar)

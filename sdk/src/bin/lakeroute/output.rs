@@ -134,7 +134,9 @@ impl Output {
         let mut per_provider: BTreeMap<String, usize> = BTreeMap::new();
         let mut per_place: BTreeMap<String, usize> = BTreeMap::new();
         for ds in catalog.datasets() {
-            let Ok(profile) = catalog.profile_of(ds) else { continue };
+            let Ok(profile) = catalog.profile_of(ds) else {
+                continue;
+            };
             let provider = profile.effective_provider().as_str().to_string();
             let region = profile.region.clone().unwrap_or_else(|| "-".into());
             let stand_in = profile.emulates.is_some();
@@ -145,7 +147,14 @@ impl Output {
                 location.push('/');
                 location.push_str(seg);
             }
-            rows.push((ds, provider, region, profile.name.clone(), stand_in, location));
+            rows.push((
+                ds,
+                provider,
+                region,
+                profile.name.clone(),
+                stand_in,
+                location,
+            ));
         }
         if self.json {
             self.print_json(&json!({
@@ -182,7 +191,10 @@ impl Output {
                 ds.format
             );
         }
-        let counts: Vec<String> = per_provider.iter().map(|(p, n)| format!("{p} {n}")).collect();
+        let counts: Vec<String> = per_provider
+            .iter()
+            .map(|(p, n)| format!("{p} {n}"))
+            .collect();
         println!("{} dataset(s): {}", rows.len(), counts.join(", "));
         let places: Vec<String> = per_place.iter().map(|(p, n)| format!("{p} {n}")).collect();
         println!("by provider/region: {}", places.join(", "));

@@ -1,0 +1,280 @@
+//! The `lakeroute` command line, run as a process: output, files written, exit codes.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+fn lakeroute(catalog: Option<&Path>, args: &[&str]) -> std::io::Result<Output> {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lakeroute"));
+    cmd.env_remove("LAKEROUTE_CATALOG");
+    if let Some(c) = catalog {
+        cmd.arg("--catalog").arg(c);
+    }
+    cmd.args(args).output()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A catalog with one dataset on an "aws" folder and one on an "azure" folder.
+fn catalog(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir.join("finance"))?;
+    std::fs::write(
+        dir.join("lakeroute.yaml"),
+        "storage:\n  aws-lake:\n    provider: local\n    emulates: aws\n    region: us-east-1\n    root: data/aws\n  azure-lake:\n    provider: local\n    emulates: azure\n    region: westeurope\n    root: data/azure\n",
+    )?;
+    for (name, profile) in [("customer", "aws-lake"), ("snapshot", "azure-lake")] {
+        std::fs::write(
+            dir.join(format!("finance/{name}.yaml")),
+            format!(
+                "entityName: {name}\nentityVersion: v1\ncoldStorage:\n  format: parquet\n  location: {{storage: {profile}, prefix: {name}}}\n"
+            ),
+        )?;
+    }
+    Ok(())
+}
+
+#[test]
+fn object_commands_round_trip() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    catalog(dir.path())?;
+    let c = Some(dir.path());
+    let local = dir.path().join("in put.txt");
+    std::fs::write(&local, "hello lake\n")?;
+
+    let out = lakeroute(
+        c,
+        &[
+            "put",
+            local.to_str().ok_or("path")?,
+            "lake://finance/customer/v1/a b/hello.txt",
+        ],
+    )?;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(dir.path().join("data/aws/customer/a b/hello.txt").is_file());
+
+    let out = lakeroute(
+        c,
+        &["resolve", "lake://Finance/customer/v1/a%20b/hello.txt"],
+    )?;
+    let expect = format!(
+        "file://{}/data/aws/customer/a%20b/hello.txt\n",
+        dir.path().display()
+    );
+    assert_eq!(text(&out.stdout), expect);
+
+    let out = lakeroute(c, &["ls", "lake://finance/customer/v1/"])?;
+    assert!(
+        text(&out.stdout).contains("PRE")
+            && text(&out.stdout).contains("lake://finance/customer/v1/a%20b/")
+    );
+    let out = lakeroute(
+        c,
+        &[
+            "--output",
+            "json",
+            "ls",
+            "--recursive",
+            "lake://finance/customer/v1",
+        ],
+    )?;
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    assert_eq!(
+        listed[0]["uri"],
+        "lake://finance/customer/v1/a%20b/hello.txt"
+    );
+    assert_eq!(listed[0]["size"], 11);
+
+    let out = lakeroute(
+        c,
+        &[
+            "--output",
+            "json",
+            "stat",
+            "lake://finance/customer/v1/a%20b/hello.txt",
+        ],
+    )?;
+    let stat: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    assert_eq!(stat["size"], 11);
+
+    let out = lakeroute(c, &["cat", "lake://finance/customer/v1/a%20b/hello.txt"])?;
+    assert_eq!(text(&out.stdout), "hello lake\n");
+
+    // Across providers, keeping the name when the destination ends in '/'.
+    let out = lakeroute(
+        c,
+        &[
+            "cp",
+            "lake://finance/customer/v1/a%20b/hello.txt",
+            "lake://finance/snapshot/v1/",
+        ],
+    )?;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(dir.path().join("data/azure/snapshot/hello.txt").is_file());
+
+    // get into a folder keeps the name; the file is complete.
+    let dest = tempfile::tempdir()?;
+    let out = lakeroute(
+        c,
+        &[
+            "get",
+            "lake://finance/snapshot/v1/hello.txt",
+            dest.path().to_str().ok_or("path")?,
+        ],
+    )?;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        std::fs::read_to_string(dest.path().join("hello.txt"))?,
+        "hello lake\n"
+    );
+
+    let out = lakeroute(c, &["rm", "lake://finance/snapshot/v1/hello.txt"])?;
+    assert!(out.status.success());
+    let out = lakeroute(c, &["rm", "--recursive", "lake://finance/customer/v1/"])?;
+    assert!(
+        text(&out.stdout).contains("deleted 1 object"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = lakeroute(c, &["--output", "json", "ls", "-r", "lake://finance/"])?;
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "lake://finance/ is not a dataset URI"
+    );
+    Ok(())
+}
+
+#[test]
+fn errors_exit_1_with_one_line_and_usage_exits_2() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    catalog(dir.path())?;
+    let c = Some(dir.path());
+    let out = lakeroute(c, &["cat", "lake://finance/custmer/v1/x"])?;
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("did you mean lake://finance/customer/v1"),
+        "{err}"
+    );
+
+    let out = lakeroute(c, &["cat", "lake://finance/customer/v1/missing"])?;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("object not found: lake://finance/customer/v1/missing"));
+
+    let out = lakeroute(
+        c,
+        &[
+            "put",
+            "/definitely/not/here",
+            "lake://finance/customer/v1/x",
+        ],
+    )?;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("/definitely/not/here"));
+
+    for args in [
+        &["frobnicate"][..],
+        &["ls"][..],
+        &["--output", "yaml", "ls", "x"][..],
+    ] {
+        let out = lakeroute(c, args)?;
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+    }
+    Ok(())
+}
+
+#[test]
+fn validate_gates_a_catalog() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    catalog(dir.path())?;
+    let out = lakeroute(None, &["validate", dir.path().to_str().ok_or("path")?])?;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("2 dataset(s)"));
+
+    std::fs::write(
+        dir.path().join("finance/bad.yaml"),
+        "entityName: bad\nentityVersion: 1\nformat: x\n",
+    )?;
+    let out = lakeroute(None, &["validate", dir.path().to_str().ok_or("path")?])?;
+    assert_eq!(out.status.code(), Some(1));
+    let report = text(&out.stdout);
+    assert!(report.contains("bad.yaml:2:16: entityVersion"), "{report}");
+    assert!(
+        report.contains("bad.yaml:3:1: dataset descriptor: unknown field \"format\""),
+        "{report}"
+    );
+    assert!(
+        report.contains("missing required field \"coldStorage\""),
+        "{report}"
+    );
+
+    let out = lakeroute(
+        None,
+        &[
+            "--output",
+            "json",
+            "validate",
+            dir.path().to_str().ok_or("path")?,
+        ],
+    )?;
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["problems"].as_array().map(Vec::len), Some(3));
+    assert_eq!(v["problems"][0]["line"], 1);
+    Ok(())
+}
+
+#[test]
+fn catalog_list_counts_per_provider() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    catalog(dir.path())?;
+    let out = lakeroute(Some(dir.path()), &["catalog", "list"])?;
+    let listing = text(&out.stdout);
+    assert!(
+        listing.contains("2 dataset(s): aws 1, azure 1"),
+        "{listing}"
+    );
+    let out = lakeroute(Some(dir.path()), &["--output", "json", "catalog", "list"])?;
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    assert_eq!(v["per_provider"]["aws"], 1);
+    assert_eq!(v["per_provider_region"]["azure/westeurope"], 1);
+    Ok(())
+}
+
+#[test]
+fn physical_and_local_paths_mix() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    catalog(dir.path())?;
+    let src = dir.path().join("local.bin");
+    std::fs::write(&src, vec![1u8; 1000])?;
+    let out = lakeroute(
+        None,
+        &["cp", src.to_str().ok_or("path")?, "memory://scratch/x.bin"],
+    )?;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let target = dir.path().join("copy.bin");
+    let out = lakeroute(
+        Some(dir.path()),
+        &[
+            "cp",
+            src.to_str().ok_or("path")?,
+            "lake://finance/customer/v1/y.bin",
+        ],
+    )?;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = lakeroute(
+        Some(dir.path()),
+        &[
+            "cp",
+            "lake://finance/customer/v1/y.bin",
+            target.to_str().ok_or("path")?,
+        ],
+    )?;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read(&target)?.len(), 1000);
+    Ok(())
+}

@@ -1,0 +1,250 @@
+//! Catalog loading and validation: the seed descriptor loads as written, and every kind of
+//! problem is reported at once with file, line and column.
+
+use lakeroute::{Catalog, DatasetId, Error, Lake, Provider};
+use lakeroute_tests::{TempCatalog, descriptor, example_catalog};
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+const SEED: &str = "\
+version: v3
+type: parallelread
+entityName: customer
+entityVersion: v1
+domain: finance
+description: customer data from the financial system
+coldStorage:
+  format: parquet
+  location:
+    bucket: finance-customer
+    prefix: bronze
+    provider: aws
+  hasHistory: false
+  partitioningColumns: [country]
+columns:
+  - name: fullName
+    type: string
+  - name: address
+    type: string
+    optional: true
+";
+
+#[test]
+fn seed_descriptor_loads_as_written() -> TestResult {
+    let cat = TempCatalog::new(&[("customer.yaml", SEED)])?;
+    let catalog = Catalog::load(cat.path())?;
+    let ds = catalog
+        .dataset(&DatasetId::new("finance", "customer", 1)?)
+        .ok_or("dataset missing")?;
+    assert_eq!(ds.format, "parquet");
+    assert_eq!(ds.partitioning_columns, ["country"]);
+    assert_eq!(ds.columns.len(), 2);
+    assert!(ds.columns[1].optional && !ds.columns[0].optional);
+    assert_eq!(ds.kind.as_deref(), Some("parallelread"));
+    assert!(!ds.has_history);
+    // No profile declares the bucket: an implicit ambient AWS profile serves it.
+    let profile = catalog.profile_of(ds)?;
+    assert_eq!(profile.provider, Provider::Aws);
+    assert_eq!(profile.bucket.as_deref(), Some("finance-customer"));
+    let lake = Lake::new(catalog);
+    let route = lake.resolve("lake://finance/customer/v1/country=IT/part-0.parquet")?;
+    assert_eq!(
+        route.physical().to_string(),
+        "s3://finance-customer/bronze/country=IT/part-0.parquet"
+    );
+    Ok(())
+}
+
+#[test]
+fn domain_comes_from_the_folder() -> TestResult {
+    let text = SEED.replace("domain: finance\n", "");
+    let cat = TempCatalog::new(&[("finance/customer.yaml", text.as_str())])?;
+    let catalog = Catalog::load(cat.path())?;
+    assert!(
+        catalog
+            .dataset(&DatasetId::new("finance", "customer", 1)?)
+            .is_some()
+    );
+    // At the catalog root there is no folder to take it from.
+    let cat = TempCatalog::new(&[("customer.yaml", text.as_str())])?;
+    let (_, problems) = Catalog::check(cat.path())?;
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].message.contains("domain"), "{problems:?}");
+    Ok(())
+}
+
+#[test]
+fn inline_location_uses_the_declared_profile_or_its_stand_in() -> TestResult {
+    let settings = "storage:\n  laptop:\n    provider: local\n    emulates: aws\n    root: data\n    buckets: [finance-customer]\n";
+    let cat = TempCatalog::new(&[
+        ("lakeroute.yaml", settings),
+        ("finance/customer.yaml", SEED),
+    ])?;
+    let lake = cat.lake()?;
+    let route = lake.resolve("lake://finance/customer/v1/x.parquet")?;
+    let expect = lakeroute::PhysicalUri::from_local_path(
+        cat.file("data/finance-customer/bronze/x.parquet"),
+    )?;
+    assert_eq!(route.physical(), expect);
+    assert_eq!(route.profile(), Some("laptop"));
+    // The physical name of the bucket reaches the same stand-in.
+    let physical = lake.resolve("s3://finance-customer/bronze/x.parquet")?;
+    assert_eq!(physical.physical(), expect);
+    Ok(())
+}
+
+#[test]
+fn validation_reports_every_problem_with_position() -> TestResult {
+    let settings = "\
+storage:
+  mem:
+    provider: memory
+  cloud:
+    provider: aws
+    bucket: b
+    regoin: us-east-1
+";
+    let broken_yaml = "entityName: x\ncoldStorage: [unclosed\n";
+    let unknown_field = "\
+entityName: orders
+entityVersion: v1
+colour: blue
+coldStorage:
+  format: parquet
+  location: {storage: mem, prefix: orders}
+";
+    let missing = "entityName: nothing\n";
+    let unknown_profile = "\
+entityName: ghost
+entityVersion: v1
+coldStorage:
+  format: parquet
+  location:
+    storage: mme
+    prefix: ghost
+";
+    let cat = TempCatalog::new(&[
+        ("lakeroute.yaml", settings),
+        ("sales/broken.yaml", broken_yaml),
+        ("sales/orders.yaml", unknown_field),
+        ("sales/missing.yaml", missing),
+        ("sales/ghost.yaml", unknown_profile),
+        (
+            "sales/a.yaml",
+            &descriptor("a", 1, "sales", "mem", "shared"),
+        ),
+        (
+            "sales/b.yaml",
+            &descriptor("b", 1, "sales", "mem", "shared"),
+        ),
+        (
+            "sales/c.yaml",
+            &descriptor("c", 1, "sales", "mem", "shared/inner"),
+        ),
+        (
+            "sales/dup.yaml",
+            &descriptor("a", 1, "sales", "mem", "elsewhere"),
+        ),
+    ])?;
+    let (_, problems) = Catalog::check(cat.path())?;
+    let shown: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    let find = |file: &str, needle: &str| {
+        problems
+            .iter()
+            .find(|p| p.file.ends_with(file) && p.message.contains(needle))
+            .map(|p| (p.line, p.column))
+            .ok_or_else(|| {
+                format!(
+                    "no problem in {file} mentioning {needle:?}; got:\n{}",
+                    shown.join("\n")
+                )
+            })
+    };
+    assert_eq!(find("lakeroute.yaml", "unknown field \"regoin\"")?, (7, 5));
+    assert!(find("lakeroute.yaml", "did you mean \"region\"").is_ok());
+    assert!(find("broken.yaml", "YAML syntax error")?.0 >= 2);
+    assert_eq!(find("orders.yaml", "unknown field \"colour\"")?, (3, 1));
+    assert!(find("missing.yaml", "missing required field \"entityVersion\"").is_ok());
+    assert!(find("missing.yaml", "missing required field \"coldStorage\"").is_ok());
+    assert_eq!(
+        find("ghost.yaml", "unknown storage profile \"mme\"")?,
+        (6, 14)
+    );
+    assert!(find("ghost.yaml", "did you mean \"mem\"").is_ok());
+    assert!(find("b.yaml", "share the physical prefix").is_ok());
+    assert!(find("c.yaml", "nest the physical prefix").is_ok());
+    assert!(find("dup.yaml", "duplicate dataset sales/a/v1").is_ok());
+    // Loading refuses the catalog and carries every problem.
+    match Catalog::load(cat.path()) {
+        Err(Error::InvalidCatalog { problems: p, .. }) => assert_eq!(p.len(), problems.len()),
+        other => return Err(format!("expected InvalidCatalog, got {other:?}").into()),
+    }
+    Ok(())
+}
+
+#[test]
+fn profile_problems_are_specific() -> TestResult {
+    let settings = "\
+storage:
+  a:
+    provider: gcs
+  b:
+    provider: azure
+    account: acct
+  c:
+    provider: local
+    root: x
+    bucket: nope
+  d:
+    provider: aws
+    bucket: b
+    credentials:
+      access_key_id: AKIA
+";
+    let cat = TempCatalog::new(&[("lakeroute.yaml", settings)])?;
+    let (_, problems) = Catalog::check(cat.path())?;
+    let text: Vec<String> = problems.iter().map(|p| p.message.clone()).collect();
+    let has = |s: &str| text.iter().any(|m| m.contains(s));
+    assert!(has("unknown provider \"gcs\""), "{text:?}");
+    assert!(has("provider azure needs \"container\""), "{text:?}");
+    assert!(
+        has("\"bucket\" does not apply to provider local"),
+        "{text:?}"
+    );
+    assert!(
+        has("give both access_key_id and secret_access_key"),
+        "{text:?}"
+    );
+    Ok(())
+}
+
+#[test]
+fn secrets_stay_out_of_debug_output() -> TestResult {
+    let settings = "\
+storage:
+  d:
+    provider: aws
+    bucket: b
+    credentials:
+      access_key_id: AKIAEXAMPLE
+      secret_access_key: very-secret-value-123
+";
+    let cat = TempCatalog::new(&[("lakeroute.yaml", settings)])?;
+    let catalog = Catalog::load(cat.path())?;
+    let debug = format!("{catalog:?}");
+    assert!(debug.contains("AKIAEXAMPLE"));
+    assert!(!debug.contains("very-secret-value-123"), "{debug}");
+    Ok(())
+}
+
+#[test]
+fn the_example_catalog_is_clean() -> TestResult {
+    let (catalog, problems) = Catalog::check(&example_catalog())?;
+    assert!(problems.is_empty(), "{problems:?}");
+    let providers: Vec<Provider> = catalog
+        .datasets()
+        .map(|d| catalog.profile_of(d).map(|p| p.effective_provider()))
+        .collect::<Result<_, _>>()?;
+    assert!(providers.contains(&Provider::Aws) && providers.contains(&Provider::Azure));
+    Ok(())
+}

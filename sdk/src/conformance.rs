@@ -68,6 +68,28 @@ fn ensure(cond: bool, msg: impl FnOnce() -> String) -> CheckResult {
     if cond { Ok(()) } else { Err(msg().into()) }
 }
 
+/// Lists `prefix` recursively and checks it holds exactly `keys`; returns the listed URIs.
+async fn expect_listing(
+    lake: &Lake,
+    prefix: &StorageUri,
+    keys: &[&str],
+) -> std::result::Result<BTreeSet<String>, Box<dyn std::error::Error + Send + Sync>> {
+    let listed: BTreeSet<String> = lake
+        .list_all(&prefix.to_string())
+        .await?
+        .into_iter()
+        .map(|o| o.uri)
+        .collect();
+    let expected: BTreeSet<String> = keys
+        .iter()
+        .map(|k| child(prefix, k))
+        .collect::<Result<_, _>>()?;
+    ensure(listed == expected, || {
+        format!("list {prefix}: got {listed:?}, want {expected:?}")
+    })?;
+    Ok(listed)
+}
+
 async fn cleanup(lake: &Lake, prefix: &StorageUri) -> CheckResult {
     let uri = prefix.to_string();
     lake.delete_prefix(&uri).await?;
@@ -138,19 +160,7 @@ pub async fn list_recursive(lake: &Lake, base: &str) -> CheckResult {
     for k in keys {
         lake.put(&child(&prefix, k)?, Bytes::from(k).into()).await?;
     }
-    let listed: BTreeSet<String> = lake
-        .list_all(&prefix.to_string())
-        .await?
-        .into_iter()
-        .map(|o| o.uri)
-        .collect();
-    let expected: BTreeSet<String> = keys
-        .iter()
-        .map(|k| child(&prefix, k))
-        .collect::<Result<_, _>>()?;
-    ensure(listed == expected, || {
-        format!("list {prefix}: got {listed:?}, want {expected:?}")
-    })?;
+    expect_listing(lake, &prefix, &keys).await?;
     let sub: Vec<_> = lake.list_all(&child(&prefix, "d1/")?).await?;
     ensure(sub.len() == 2, || {
         format!("list {prefix}d1/: {} objects, want 2", sub.len())
@@ -286,19 +296,7 @@ pub async fn unicode_and_spaces(lake: &Lake, base: &str) -> CheckResult {
             format!("unicode key {uri}: bytes differ")
         })?;
     }
-    let listed: BTreeSet<String> = lake
-        .list_all(&prefix.to_string())
-        .await?
-        .into_iter()
-        .map(|o| o.uri)
-        .collect();
-    let expected: BTreeSet<String> = keys
-        .iter()
-        .map(|k| child(&prefix, k))
-        .collect::<Result<_, _>>()?;
-    ensure(listed == expected, || {
-        format!("unicode list {prefix}: got {listed:?}, want {expected:?}")
-    })?;
+    let listed = expect_listing(lake, &prefix, &keys).await?;
     for uri in &listed {
         // Every listed name must itself be usable as a URI.
         lake.head(uri).await?;

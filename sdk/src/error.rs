@@ -267,3 +267,48 @@ fn catalog_problems(dir: &std::path::Path, problems: &[Problem]) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store_err(kind: &str) -> object_store::Error {
+        let path = "bucket/key".to_string();
+        let source = "server said no".into();
+        match kind {
+            "denied" => object_store::Error::PermissionDenied { path, source },
+            "unauth" => object_store::Error::Unauthenticated { path, source },
+            "exists" => object_store::Error::AlreadyExists { path, source },
+            _ => object_store::Error::NotFound { path, source },
+        }
+    }
+
+    #[test]
+    fn store_errors_map_to_what_the_caller_can_do() {
+        let uri = "lake://finance/customer/v1/a.csv";
+        for kind in ["denied", "unauth"] {
+            let e = Error::from_store(uri, store_err(kind));
+            assert!(matches!(e, Error::PermissionDenied { .. }), "{e:?}");
+            let msg = e.to_string();
+            assert!(msg.contains(uri) && msg.contains("credentials"), "{msg}");
+        }
+        assert!(matches!(
+            Error::from_store(uri, store_err("exists")),
+            Error::AlreadyExists { .. }
+        ));
+        assert!(Error::from_store(uri, store_err("missing")).is_not_found());
+    }
+
+    #[test]
+    fn unknown_dataset_becomes_not_found_for_engines() {
+        let e = Error::DatasetNotFound {
+            uri: "lake://a/b/v1".into(),
+            suggestions: vec!["a/c/v1".into()],
+        };
+        assert!(e.to_string().contains("did you mean lake://a/c/v1?"));
+        assert!(matches!(
+            object_store::Error::from(e),
+            object_store::Error::NotFound { .. }
+        ));
+    }
+}

@@ -371,3 +371,148 @@ pub async fn copy_between(lake: &Lake, from_base: &str, to_base: &str, size: usi
     cleanup(lake, &src_prefix).await?;
     cleanup(lake, &dst_prefix).await
 }
+
+/// Everything [`run_all`] checks, plus the checks that need a real object store's semantics:
+/// a multipart upload of `multipart_size` bytes, an aborted upload leaving nothing behind,
+/// ETag-conditional updates, `If-None-Match` reads, listing with an offset, and concurrent
+/// create-only puts of one key.
+pub async fn run_extended(lake: &Lake, base: &str, multipart_size: usize) -> CheckResult {
+    run_all(lake, base).await?;
+    multipart_upload(lake, base, multipart_size).await?;
+    failed_upload_leaves_nothing(lake, base).await?;
+    conditional_update(lake, base).await?;
+    if_none_match_read(lake, base).await?;
+    list_with_offset(lake, base).await?;
+    concurrent_create_only(lake, base, 8).await?;
+    Ok(())
+}
+
+/// A reader that yields `left` bytes, then fails like a broken source would.
+struct BrokenSource {
+    left: usize,
+}
+
+impl tokio::io::AsyncRead for BrokenSource {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        if self.left == 0 {
+            return std::task::Poll::Ready(Err(std::io::Error::other("source failed mid-way")));
+        }
+        let n = self.left.min(buf.remaining()).min(256 * 1024);
+        buf.put_slice(&vec![0x5a; n]);
+        self.left -= n;
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+/// An upload that fails after several parts aborts: no object, nothing listed.
+pub async fn failed_upload_leaves_nothing(lake: &Lake, base: &str) -> CheckResult {
+    let prefix = fresh_prefix(base, "abort")?;
+    let uri = child(&prefix, "partial.bin")?;
+    let mut source = BrokenSource {
+        left: 2 * crate::PART_SIZE + 4096,
+    };
+    match lake.upload(&uri, &mut source, None).await {
+        Err(e) if e.to_string().contains("source failed mid-way") => {}
+        other => return Err(format!("upload {uri}: expected the source's error, got {other:?}").into()),
+    }
+    match lake.head(&uri).await {
+        Err(Error::NotFound { .. }) => {}
+        other => return Err(format!("aborted upload {uri}: object visible: {other:?}").into()),
+    }
+    let listed = lake.list_all(&prefix.to_string()).await?;
+    ensure(listed.is_empty(), || format!("aborted upload {uri}: listed {listed:?}"))
+}
+
+/// An update conditional on the current ETag succeeds; one on a stale ETag fails.
+pub async fn conditional_update(lake: &Lake, base: &str) -> CheckResult {
+    use object_store::{PutMode, UpdateVersion};
+    let prefix = fresh_prefix(base, "cas")?;
+    let uri = child(&prefix, "state.json")?;
+    let first = lake.put(&uri, Bytes::from_static(b"v1").into()).await?;
+    let stale = UpdateVersion {
+        e_tag: first.e_tag.clone(),
+        version: first.version.clone(),
+    };
+    ensure(stale.e_tag.is_some(), || format!("put {uri}: no ETag returned"))?;
+    let second = lake
+        .put_mode(&uri, Bytes::from_static(b"v2").into(), PutMode::Update(stale.clone()))
+        .await?;
+    match lake
+        .put_mode(&uri, Bytes::from_static(b"v3").into(), PutMode::Update(stale))
+        .await
+    {
+        Err(Error::Precondition { .. }) => {}
+        other => return Err(format!("update {uri} with a stale ETag: expected Precondition, got {other:?}").into()),
+    }
+    ensure(lake.get(&uri).await? == "v2", || format!("conditional update {uri}: wrong content"))?;
+    ensure(second.e_tag != first.e_tag, || format!("update {uri}: ETag unchanged"))?;
+    cleanup(lake, &prefix).await
+}
+
+/// A read with `If-None-Match` of the current ETag is "not modified"; a changed object reads.
+pub async fn if_none_match_read(lake: &Lake, base: &str) -> CheckResult {
+    use object_store::GetOptions;
+    let prefix = fresh_prefix(base, "inm")?;
+    let uri = child(&prefix, "cached.bin")?;
+    let put = lake.put(&uri, Bytes::from_static(b"same").into()).await?;
+    let etag = put.e_tag.ok_or_else(|| format!("put {uri}: no ETag"))?;
+    let opts = GetOptions::new().with_if_none_match(Some(etag.clone()));
+    match lake.get_opts(&uri, opts).await {
+        Err(Error::NotModified { .. }) => {}
+        other => return Err(format!("get {uri} If-None-Match current: expected NotModified, got {:?}", other.map(|r| r.meta)).into()),
+    }
+    lake.put(&uri, Bytes::from_static(b"changed").into()).await?;
+    let opts = GetOptions::new().with_if_none_match(Some(etag));
+    let body = lake.get_opts(&uri, opts).await?.bytes().await?;
+    ensure(body == "changed", || format!("get {uri} If-None-Match stale: got {body:?}"))?;
+    cleanup(lake, &prefix).await
+}
+
+/// Listing after an offset returns exactly the later keys.
+pub async fn list_with_offset(lake: &Lake, base: &str) -> CheckResult {
+    use futures::TryStreamExt;
+    let prefix = fresh_prefix(base, "offset")?;
+    for k in ["a", "b", "c/d", "e"] {
+        lake.put(&child(&prefix, k)?, Bytes::from_static(b"x").into()).await?;
+    }
+    let mut after: Vec<String> = lake
+        .list_with_offset(&prefix.to_string(), &child(&prefix, "b")?)?
+        .map_ok(|o| o.uri)
+        .try_collect()
+        .await?;
+    after.sort();
+    let want = vec![child(&prefix, "c/d")?, child(&prefix, "e")?];
+    ensure(after == want, || format!("list {prefix} after b: got {after:?}, want {want:?}"))?;
+    cleanup(lake, &prefix).await
+}
+
+/// `writers` concurrent create-only puts of one key: exactly one wins, the rest conflict.
+pub async fn concurrent_create_only(lake: &Lake, base: &str, writers: usize) -> CheckResult {
+    let prefix = fresh_prefix(base, "race")?;
+    let uri = child(&prefix, "lock")?;
+    let tasks: Vec<_> = (0..writers)
+        .map(|i| {
+            let (lake, uri) = (lake.clone(), uri.clone());
+            tokio::spawn(async move { lake.put_if_absent(&uri, Bytes::from(format!("writer {i}")).into()).await })
+        })
+        .collect();
+    let mut wins = Vec::new();
+    let mut conflicts = 0;
+    for (i, t) in tasks.into_iter().enumerate() {
+        match t.await? {
+            Ok(_) => wins.push(i),
+            Err(Error::AlreadyExists { .. }) | Err(Error::Precondition { .. }) => conflicts += 1,
+            Err(e) => return Err(format!("create-only race on {uri}: writer {i}: {e}").into()),
+        }
+    }
+    ensure(wins.len() == 1, || format!("create-only race on {uri}: winners {wins:?}"))?;
+    ensure(conflicts == writers - 1, || format!("create-only race on {uri}: {conflicts} conflicts"))?;
+    let body = lake.get(&uri).await?;
+    let expected = format!("writer {}", wins[0]);
+    ensure(body == expected.as_bytes(), || format!("create-only race on {uri}: content {body:?}, winner {expected}"))?;
+    cleanup(lake, &prefix).await
+}

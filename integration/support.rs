@@ -1,0 +1,158 @@
+//! Finding the local servers `integration/start` runs, and catalogs that point at them.
+//!
+//! Server-backed tests call [`servers`]: when the servers do not answer it panics under
+//! `CI=true` (a CI run must never skip them silently) and otherwise prints why and returns
+//! `None`, so the test can return early.
+
+use std::net::{TcpStream, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use lakeroute::Lake;
+
+/// The well-known key of Azurite's development account; public, documented, not a secret.
+pub const AZURITE_ACCOUNT: &str = "devstoreaccount1";
+/// See [`AZURITE_ACCOUNT`].
+pub const AZURITE_KEY: &str =
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+/// Endpoints of the running servers.
+#[derive(Debug, Clone)]
+pub struct Servers {
+    /// moto's S3 endpoint, `http://127.0.0.1:PORT`.
+    pub s3: String,
+    /// Azurite's blob endpoint, `http://127.0.0.1:PORT` (no account path).
+    pub azure: String,
+    /// The `moto_server` program, for tests that need a private server.
+    pub moto_server: Option<PathBuf>,
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Settings from the environment, or else from the file `integration/start` writes.
+fn setting(name: &str) -> Option<String> {
+    if let Ok(v) = std::env::var(name) {
+        return Some(v);
+    }
+    let env_file = std::env::var("LAKEROUTE_IT_STATE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| repo().join("target/integration"))
+        .join("env");
+    let text = std::fs::read_to_string(env_file).ok()?;
+    text.lines().find_map(|l| {
+        let (k, v) = l.trim_start_matches("export ").split_once('=')?;
+        (k == name).then(|| v.to_string())
+    })
+}
+
+/// True when something accepts TCP connections at the URL's host and port.
+pub fn answers(url: &str) -> bool {
+    let host = url.trim_start_matches("http://").split('/').next().unwrap_or_default();
+    host.to_socket_addrs()
+        .ok()
+        .and_then(|mut a| a.next())
+        .is_some_and(|addr| TcpStream::connect_timeout(&addr, Duration::from_secs(2)).is_ok())
+}
+
+/// The running servers; see the module docs for what happens when they are not running.
+pub fn servers() -> Option<Servers> {
+    let s3 = setting("LAKEROUTE_IT_S3_ENDPOINT").unwrap_or_else(|| "http://127.0.0.1:9311".into());
+    let azure =
+        setting("LAKEROUTE_IT_AZURE_ENDPOINT").unwrap_or_else(|| "http://127.0.0.1:10111".into());
+    let up = answers(&s3) && answers(&azure);
+    if !up {
+        let why = format!(
+            "the local S3 ({s3}) and Azure ({azure}) servers are not answering; run integration/start"
+        );
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "CI=true: {why}");
+        eprintln!("SKIPPED: {why}");
+        return None;
+    }
+    Some(Servers {
+        s3,
+        azure,
+        moto_server: setting("LAKEROUTE_IT_MOTO_SERVER").map(PathBuf::from),
+    })
+}
+
+/// The `storage:` entries for an S3 profile and an Azure profile on these servers.
+pub fn profiles(s: &Servers, s3_endpoint: &str) -> String {
+    format!(
+        "  s3:
+    provider: aws
+    bucket: lakeroute-it
+    region: us-east-1
+    endpoint: {s3_endpoint}
+    path_style: true
+    credentials: {{access_key_id: testing, secret_access_key: testing}}
+  s3-2:
+    provider: aws
+    bucket: lakeroute-it-2
+    region: eu-west-1
+    endpoint: {s3_endpoint}
+    path_style: true
+    credentials: {{access_key_id: testing, secret_access_key: testing}}
+  azure:
+    provider: azure
+    account: {AZURITE_ACCOUNT}
+    container: lakeroute-it
+    region: westeurope
+    endpoint: {azure}/{AZURITE_ACCOUNT}
+    credentials: {{account_key: {AZURITE_KEY}}}
+  local:
+    provider: local
+    root: data
+",
+        azure = s.azure
+    )
+}
+
+/// A temporary catalog: the server profiles plus the given extra settings and descriptors.
+pub struct ItCatalog {
+    dir: tempfile::TempDir,
+}
+
+impl ItCatalog {
+    /// Writes `lakeroute.yaml` (profiles for `servers`, S3 at `s3_endpoint`) and descriptors
+    /// given as `(relative path, yaml)`.
+    pub fn new(s: &Servers, s3_endpoint: &str, descriptors: &[(&str, String)]) -> std::io::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        std::fs::write(dir.path().join("lakeroute.yaml"), format!("storage:\n{}", profiles(s, s3_endpoint)))?;
+        for (rel, text) in descriptors {
+            let path = dir.path().join(rel);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::write(path, text)?;
+        }
+        Ok(Self { dir })
+    }
+
+    /// The catalog folder.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// A lake over it.
+    pub fn lake(&self) -> lakeroute::Result<Lake> {
+        Lake::from_catalog(self.dir.path())
+    }
+}
+
+/// A dataset descriptor on `profile` at `prefix`; `extra` is appended under `coldStorage:`.
+pub fn descriptor(domain: &str, name: &str, profile: &str, prefix: &str, extra: &str) -> String {
+    format!(
+        "entityName: {name}\nentityVersion: v1\ndomain: {domain}\ncoldStorage:\n  format: parquet\n  location: {{storage: {profile}, prefix: {prefix}}}\n{extra}"
+    )
+}
+
+/// A prefix unique to this process, so parallel and repeated runs never meet.
+pub fn run_id() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!("run-{}-{nanos:x}", std::process::id())
+}

@@ -17,6 +17,7 @@ use tokio::io::AsyncRead;
 
 use crate::catalog::Catalog;
 use crate::error::{Error, Result};
+use crate::mirror::ServedBy;
 use crate::route::{Route, Router};
 use crate::store::LakeStore;
 use crate::transfer::{self, Progress};
@@ -139,6 +140,27 @@ impl Lake {
             .bytes()
             .await
             .map_err(|e| Error::from_store(uri, e))
+    }
+
+    /// Reads a whole object and says where it came from: for a mirrored dataset, which side
+    /// answered and whether that was a fail-over; otherwise the object's physical location.
+    pub async fn get_served(&self, uri: &str) -> Result<(Bytes, ServedBy)> {
+        let route = self.resolve(uri)?;
+        let result = route
+            .store()
+            .get_opts(&route.path()?, GetOptions::default())
+            .await
+            .map_err(|e| Error::from_store(uri, e))?;
+        let served = result
+            .extensions
+            .get::<ServedBy>()
+            .cloned()
+            .unwrap_or_else(|| ServedBy {
+                location: route.physical().to_string(),
+                failover: false,
+            });
+        let bytes = result.bytes().await.map_err(|e| Error::from_store(uri, e))?;
+        Ok((bytes, served))
     }
 
     /// Reads an object with options (ranges, conditions) and returns the raw result, whose

@@ -46,19 +46,23 @@ pub mod catalog;
 pub mod conformance;
 mod error;
 mod lake;
+mod mirror;
 mod route;
 mod secret;
 mod store;
 mod stores;
+pub mod sync;
 mod transfer;
 mod uri;
 
-pub use catalog::{Catalog, Dataset, Problem, Provider, StorageProfile};
+pub use catalog::{Catalog, Dataset, Mirror, Problem, Provider, StorageProfile};
 pub use error::{Error, Result};
 pub use lake::{CATALOG_ENV, Lake, Listing, ObjectInfo, WriteInfo};
+pub use mirror::{MirrorWrites, MirroredStore, ServedBy};
 pub use route::Route;
 pub use secret::Secret;
 pub use store::LakeStore;
+pub use sync::{SYNC_MANIFEST, SyncReport};
 pub use transfer::{MAX_CONCURRENCY, PART_SIZE, Progress};
 pub use uri::{DatasetId, LakeUri, PhysicalScheme, PhysicalUri, StorageUri};
 

@@ -10,7 +10,8 @@ use std::sync::Arc;
 use object_store::ObjectStore;
 use object_store::path::Path;
 
-use crate::catalog::{Catalog, Provider, StorageProfile};
+use crate::catalog::{Catalog, Mirror, Provider, StorageProfile};
+use crate::mirror::{MirroredStore, Side};
 use crate::error::{Error, Result};
 use crate::stores::{StoreKey, StoreRegistry, build_ambient_store, build_profile_store};
 use crate::uri::{DatasetId, LakeUri, PhysicalScheme, PhysicalUri, StorageUri};
@@ -155,12 +156,66 @@ impl Router {
         let store = self.profile_store(profile)?;
         let mut key_root = profile.prefix.clone();
         key_root.extend(ds.prefix.iter().cloned());
+        if let Some(m) = &ds.mirror {
+            return self.route_mirrored(lake, uri, profile, store, key_root, m);
+        }
         Ok(Route {
             namespace: Namespace::Lake(id.clone()),
             profile: Some(profile.name.clone()),
             store,
             store_base: profile_base(profile),
             key_root,
+            key: lake.key_segments().to_vec(),
+            uri,
+        })
+    }
+
+    /// A mirrored dataset routes to a [`MirroredStore`] that holds both roots itself.
+    fn route_mirrored(
+        &self,
+        lake: &LakeUri,
+        uri: StorageUri,
+        profile: &StorageProfile,
+        primary_store: Arc<dyn ObjectStore>,
+        primary_root: Vec<String>,
+        m: &Mirror,
+    ) -> Result<Route> {
+        let id = lake.dataset();
+        let mirror_profile = self.catalog.profile(&m.profile).ok_or_else(|| Error::UnknownProfile {
+            name: m.profile.clone(),
+            needed_by: format!("the mirror of dataset {id}"),
+        })?;
+        let mut mirror_root = mirror_profile.prefix.clone();
+        mirror_root.extend(m.prefix.iter().cloned());
+        let side = |store: Arc<dyn ObjectStore>, p: &StorageProfile, root: &[String]| -> Result<Side> {
+            let base = profile_base(p);
+            let mut key = base.key_segments().to_vec();
+            key.extend(root.iter().cloned());
+            Ok(Side {
+                store,
+                root: to_path(&uri, root.iter())?,
+                location: base.with_key(key, false).to_string(),
+            })
+        };
+        let primary = side(primary_store, profile, &primary_root)?;
+        let mirror = side(self.profile_store(mirror_profile)?, mirror_profile, &mirror_root)?;
+        let store_base = {
+            let base = profile_base(profile);
+            let mut key = base.key_segments().to_vec();
+            key.extend(primary_root.iter().cloned());
+            base.with_key(key, false)
+        };
+        let store = self
+            .stores
+            .get_or_build(&StoreKey::Mirror(id.clone()), || {
+                Ok(Arc::new(MirroredStore::new(primary, mirror, m.writes)))
+            })?;
+        Ok(Route {
+            namespace: Namespace::Lake(id.clone()),
+            profile: Some(profile.name.clone()),
+            store,
+            store_base,
+            key_root: Vec::new(),
             key: lake.key_segments().to_vec(),
             uri,
         })

@@ -20,6 +20,7 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum StoreKey {
     Profile(String),
+    Mirror(crate::DatasetId),
     S3(String),
     Azure(Option<String>, String),
     Memory(String),
@@ -74,9 +75,7 @@ pub(crate) fn build_profile_store(p: &StorageProfile) -> Result<Arc<dyn ObjectSt
                 b = b.with_region(region);
             }
             if let Some(endpoint) = &p.endpoint {
-                b = b
-                    .with_endpoint(endpoint)
-                    .with_allow_http(endpoint.starts_with("http://"));
+                b = b.with_endpoint(endpoint);
             }
             b = match &p.credentials {
                 Credentials::Ambient => b,
@@ -101,7 +100,10 @@ pub(crate) fn build_profile_store(p: &StorageProfile) -> Result<Arc<dyn ObjectSt
                     )));
                 }
             };
+            let (retry, client) = http_settings(p);
             let store = b
+                .with_retry(retry)
+                .with_client_options(client)
                 .build()
                 .map_err(|e| invalid(redacted_reason(&e, &p.credentials)))?;
             Ok(Arc::new(store))
@@ -116,9 +118,7 @@ pub(crate) fn build_profile_store(p: &StorageProfile) -> Result<Arc<dyn ObjectSt
                 .with_account(account)
                 .with_container_name(container);
             if let Some(endpoint) = &p.endpoint {
-                b = b
-                    .with_endpoint(endpoint.clone())
-                    .with_allow_http(endpoint.starts_with("http://"));
+                b = b.with_endpoint(endpoint.clone());
             }
             b = match &p.credentials {
                 Credentials::Ambient => b,
@@ -148,7 +148,10 @@ pub(crate) fn build_profile_store(p: &StorageProfile) -> Result<Arc<dyn ObjectSt
                     )));
                 }
             };
+            let (retry, client) = http_settings(p);
             let store = b
+                .with_retry(retry)
+                .with_client_options(client)
                 .build()
                 .map_err(|e| invalid(redacted_reason(&e, &p.credentials)))?;
             Ok(Arc::new(store))
@@ -170,6 +173,28 @@ pub(crate) fn build_profile_store(p: &StorageProfile) -> Result<Arc<dyn ObjectSt
         }
         Provider::Memory => Ok(Arc::new(InMemory::new())),
     }
+}
+
+/// object_store's retry and HTTP client settings for a profile's retry settings.
+/// `allow_http` is set here too: `with_client_options` replaces the builder's client options.
+fn http_settings(p: &StorageProfile) -> (object_store::RetryConfig, object_store::ClientOptions) {
+    let r = &p.retry;
+    let mut retry = object_store::RetryConfig::default();
+    if let Some(n) = r.max_retries {
+        retry.max_retries = n;
+    }
+    if let Some(t) = r.retry_timeout {
+        retry.retry_timeout = t;
+    }
+    let allow_http = p.endpoint.as_deref().is_some_and(|e| e.starts_with("http://"));
+    let mut client = object_store::ClientOptions::new().with_allow_http(allow_http);
+    if let Some(t) = r.connect_timeout {
+        client = client.with_connect_timeout(t);
+    }
+    if let Some(t) = r.request_timeout {
+        client = client.with_timeout(t);
+    }
+    (retry, client)
 }
 
 /// A store for a physical URI that no profile serves, configured from the environment.
@@ -196,7 +221,7 @@ pub(crate) fn build_ambient_store(key: &StoreKey) -> Result<Arc<dyn ObjectStore>
             )
         }
         StoreKey::Memory(_) => Arc::new(InMemory::new()),
-        StoreKey::FileSystem | StoreKey::Profile(_) => {
+        StoreKey::FileSystem | StoreKey::Profile(_) | StoreKey::Mirror(_) => {
             Arc::new(LocalFileSystem::new().with_automatic_cleanup(true))
         }
     })

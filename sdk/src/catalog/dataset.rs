@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use super::profile::{Provider, split_prefix};
+use crate::mirror::MirrorWrites;
 use super::yaml::{Mark, Node, Reader, Value};
 use crate::uri::{DatasetId, parse_name, parse_version};
 
@@ -42,6 +43,20 @@ pub(crate) enum LocationSpec {
     },
 }
 
+/// A second location holding a copy of the dataset, usually on the other cloud.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Mirror {
+    /// Name of the storage profile holding the copy.
+    pub profile: String,
+    /// Segments below the profile root where the copy starts.
+    pub prefix: Vec<String>,
+    /// Whether writes go to both locations or to the primary only.
+    pub writes: MirrorWrites,
+    pub(crate) mark: Mark,
+    pub(crate) location: LocationSpec,
+}
+
 /// A dataset as declared: identity, format, layout and location.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -66,6 +81,8 @@ pub struct Dataset {
     pub profile: String,
     /// Segments below the profile root where the dataset starts.
     pub prefix: Vec<String>,
+    /// A mirror location, when the dataset is kept on two stores.
+    pub mirror: Option<Mirror>,
     /// The descriptor file.
     pub file: PathBuf,
     /// Line of the descriptor's location, for problems about overlap.
@@ -85,9 +102,10 @@ const TOP_FIELDS: [&str; 10] = [
     "owner",
     "tags",
 ];
-const COLD_FIELDS: [&str; 5] = [
+const COLD_FIELDS: [&str; 6] = [
     "format",
     "location",
+    "mirror",
     "hasHistory",
     "partitioningColumns",
     "description",
@@ -193,8 +211,27 @@ pub(crate) fn read_dataset(
         .into_iter()
         .map(|(c, _)| c)
         .collect();
+    let mirror = cold.get("mirror").and_then(|node| {
+        let (location, prefix) = read_location(r, node, "coldStorage.mirror", &["writes"])?;
+        let writes = match r.string(node, "writes", "coldStorage.mirror") {
+            None => MirrorWrites::Both,
+            Some((w, _)) if w == "both" => MirrorWrites::Both,
+            Some((w, _)) if w == "primary" => MirrorWrites::Primary,
+            Some((w, mark)) => {
+                r.problem(mark, format!("coldStorage.mirror: writes must be both or primary, not {w:?}"));
+                MirrorWrites::Both
+            }
+        };
+        Some(Mirror {
+            profile: String::new(),
+            prefix,
+            writes,
+            mark: node.mark,
+            location,
+        })
+    });
     let loc = cold.get("location")?;
-    let (location, prefix) = read_location(r, loc)?;
+    let (location, prefix) = read_location(r, loc, "coldStorage.location", &[])?;
     Some(Dataset {
         id: DatasetId::new(&domain?, &name?, version?).ok()?,
         descriptor_version,
@@ -206,6 +243,7 @@ pub(crate) fn read_dataset(
         columns,
         profile: String::new(),
         prefix,
+        mirror,
         file: file.to_path_buf(),
         location_mark: loc.mark,
         location,
@@ -223,9 +261,14 @@ fn checked(r: &mut Reader<'_>, doc: &Node, key: &str, what: &str) -> Option<Stri
     }
 }
 
-fn read_location(r: &mut Reader<'_>, loc: &Node) -> Option<(LocationSpec, Vec<String>)> {
-    let what = "coldStorage.location";
-    if !r.check_map(loc, what, &LOCATION_FIELDS, &[]) {
+fn read_location(
+    r: &mut Reader<'_>,
+    loc: &Node,
+    what: &str,
+    extra_fields: &[&str],
+) -> Option<(LocationSpec, Vec<String>)> {
+    let allowed: Vec<&str> = LOCATION_FIELDS.iter().chain(extra_fields).copied().collect();
+    if !r.check_map(loc, what, &allowed, &[]) {
         return None;
     }
     let prefix = r

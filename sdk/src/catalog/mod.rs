@@ -19,8 +19,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-pub use dataset::{Column, Dataset};
-pub use profile::{Credentials, Provider, StorageProfile};
+pub use dataset::{Column, Dataset, Mirror};
+pub use profile::{Credentials, Provider, RetrySettings, StorageProfile};
 
 use crate::error::{Error, Result};
 use crate::uri::DatasetId;
@@ -236,14 +236,27 @@ impl Catalog {
         Some((store, parts))
     }
 
+    /// The physical roots a dataset occupies: its location, and its mirror's.
+    fn roots_of<'a>(&self, ds: &'a Dataset) -> Vec<(String, &'a Dataset, Mark, String, Vec<String>)> {
+        let mut out = Vec::new();
+        if let Some((store, parts)) = self.physical_root(ds) {
+            out.push((ds.id.to_string(), ds, ds.location_mark, store, parts));
+        }
+        if let Some(m) = &ds.mirror {
+            if let Some(p) = self.profiles.get(&m.profile) {
+                let (store, mut parts) = store_identity(p);
+                parts.extend(p.prefix.iter().cloned());
+                parts.extend(m.prefix.iter().cloned());
+                out.push((format!("{} (mirror)", ds.id), ds, m.mark, store, parts));
+            }
+        }
+        out
+    }
+
     fn check_overlaps(&self, problems: &mut Vec<Problem>) {
-        let roots: Vec<(&Dataset, (String, Vec<String>))> = self
-            .datasets
-            .values()
-            .filter_map(|d| self.physical_root(d).map(|r| (d, r)))
-            .collect();
-        for (i, (a, (store_a, parts_a))) in roots.iter().enumerate() {
-            for (b, (store_b, parts_b)) in roots.iter().skip(i + 1) {
+        let roots: Vec<_> = self.datasets.values().flat_map(|d| self.roots_of(d)).collect();
+        for (i, (label_a, a, _, store_a, parts_a)) in roots.iter().enumerate() {
+            for (label_b, b, mark_b, store_b, parts_b) in roots.iter().skip(i + 1) {
                 if store_a != store_b {
                     continue;
                 }
@@ -252,12 +265,10 @@ impl Catalog {
                     let how = if parts_a == parts_b { "share" } else { "nest" };
                     problems.push(Problem {
                         file: b.file.clone(),
-                        line: b.location_mark.line,
-                        column: b.location_mark.col,
+                        line: mark_b.line,
+                        column: mark_b.col,
                         message: format!(
-                            "datasets {} and {} {how} the physical prefix {store_b}/{}; give each dataset its own prefix (the other is declared in {})",
-                            a.id,
-                            b.id,
+                            "datasets {label_a} and {label_b} {how} the physical prefix {store_b}/{}; give each dataset its own prefix (the other is declared in {})",
                             parts_b.join("/"),
                             a.file.display()
                         ),
@@ -308,29 +319,50 @@ fn store_identity(p: &StorageProfile) -> (String, Vec<String>) {
     }
 }
 
-/// Matches a dataset's location to a profile, creating an implicit one for an inline cloud
-/// location no declared profile serves. Returns false (with a problem) when it cannot.
+/// Matches a dataset's location (and mirror) to profiles. Returns false (with a problem) when
+/// it cannot.
 fn bind_location(
     r: &mut Reader<'_>,
     ds: &mut Dataset,
     profiles: &mut BTreeMap<String, StorageProfile>,
 ) -> bool {
-    match ds.location.clone() {
+    let declared_at = (ds.file.clone(), ds.location_mark.line);
+    let Some(profile) = bind(r, &ds.location, &mut ds.prefix, declared_at.clone(), profiles) else {
+        return false;
+    };
+    ds.profile = profile;
+    if let Some(m) = ds.mirror.as_mut() {
+        let Some(profile) = bind(r, &m.location, &mut m.prefix, declared_at, profiles) else {
+            return false;
+        };
+        m.profile = profile;
+    }
+    true
+}
+
+/// The profile serving one location, creating an implicit one for an inline cloud location no
+/// declared profile serves. A stand-in's bucket becomes the first prefix segment.
+fn bind(
+    r: &mut Reader<'_>,
+    spec: &LocationSpec,
+    prefix: &mut Vec<String>,
+    declared_at: (PathBuf, usize),
+    profiles: &mut BTreeMap<String, StorageProfile>,
+) -> Option<String> {
+    match spec {
         LocationSpec::Profile { name, mark } => {
-            if profiles.contains_key(&name) {
-                ds.profile = name;
-                true
-            } else {
-                let names: Vec<&str> = profiles.keys().map(String::as_str).collect();
-                let hint = yaml::closest(&name, &names)
-                    .map(|s| format!("; did you mean {s:?}?"))
-                    .unwrap_or_else(|| format!("; declared profiles: {}", names.join(", ")));
-                r.problem(
-                    mark,
-                    format!("unknown storage profile {name:?} (declare it under storage: in lakeroute.yaml){hint}"),
-                );
-                false
+            if profiles.contains_key(name) {
+                return Some(name.clone());
             }
+            let names: Vec<&str> = profiles.keys().map(String::as_str).collect();
+            let hint = yaml::closest(name, &names)
+                .map(|s| format!("; did you mean {s:?}?"))
+                .unwrap_or_else(|| format!("; declared profiles: {}", names.join(", ")));
+            r.problem(
+                *mark,
+                format!("unknown storage profile {name:?} (declare it under storage: in lakeroute.yaml){hint}"),
+            );
+            None
         }
         LocationSpec::Inline {
             provider,
@@ -342,39 +374,39 @@ fn bind_location(
             // credentials. A stand-in (a local folder emulating the cloud) serves its buckets
             // as sub-folders, so the same descriptor runs on a laptop and in the cloud.
             let declared = profiles.values().find_map(|p| {
-                let same_place = p.provider == provider
+                let same_place = p.provider == *provider
                     && match provider {
                         Provider::Azure => {
-                            p.container.as_deref() == Some(bucket.as_str()) && p.account == account
+                            p.container.as_deref() == Some(bucket.as_str()) && p.account == *account
                         }
                         _ => p.bucket.as_deref() == Some(bucket.as_str()),
                     };
                 if same_place {
                     return Some((p.name.clone(), false));
                 }
-                let stands_in = p.emulates == Some(provider) && p.buckets.contains(&bucket);
+                let stands_in = p.emulates == Some(*provider) && p.buckets.contains(bucket);
                 stands_in.then(|| (p.name.clone(), true))
             });
             match declared {
                 Some((name, stand_in)) => {
                     if stand_in {
-                        ds.prefix.insert(0, bucket);
+                        prefix.insert(0, bucket.clone());
                     }
-                    ds.profile = name;
+                    Some(name)
                 }
                 None => {
                     let p = StorageProfile::implicit(
-                        provider,
-                        &bucket,
+                        *provider,
+                        bucket,
                         account.as_deref(),
-                        region,
-                        (ds.file.clone(), ds.location_mark.line),
+                        region.clone(),
+                        declared_at,
                     );
-                    ds.profile = p.name.clone();
-                    profiles.entry(p.name.clone()).or_insert(p);
+                    let name = p.name.clone();
+                    profiles.entry(name.clone()).or_insert(p);
+                    Some(name)
                 }
             }
-            true
         }
     }
 }

@@ -92,6 +92,23 @@ impl Credentials {
     }
 }
 
+/// How hard a profile's store retries before it reports a failure (cloud providers only).
+///
+/// The defaults (object_store's: up to 10 retries within 3 minutes) suit batch jobs; a mirrored
+/// dataset wants its primary to give up quickly so reads fail over to the mirror.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct RetrySettings {
+    /// Retries of one request.
+    pub max_retries: Option<usize>,
+    /// Time after which no further retry starts.
+    pub retry_timeout: Option<std::time::Duration>,
+    /// Time to wait for a connection.
+    pub connect_timeout: Option<std::time::Duration>,
+    /// Time for a whole request.
+    pub request_timeout: Option<std::time::Duration>,
+}
+
 /// A named physical place: a bucket, a container, a folder or an in-memory store.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -122,6 +139,8 @@ pub struct StorageProfile {
     pub prefix: Vec<String>,
     /// How requests are authenticated.
     pub credentials: Credentials,
+    /// Retry and timeout settings.
+    pub retry: RetrySettings,
     /// Free text.
     pub description: Option<String>,
     /// Where the profile is declared.
@@ -164,6 +183,7 @@ impl StorageProfile {
             path_style: false,
             prefix: Vec::new(),
             credentials: Credentials::Ambient,
+            retry: RetrySettings::default(),
             description: None,
             declared_at,
         }
@@ -196,7 +216,11 @@ impl StorageProfile {
     }
 }
 
-const FIELDS: [&str; 15] = [
+const FIELDS: [&str; 19] = [
+    "max_retries",
+    "retry_timeout",
+    "connect_timeout",
+    "request_timeout",
     "provider",
     "emulates",
     "bucket",
@@ -344,9 +368,43 @@ pub(crate) fn read_profile(
         path_style: r.boolean(node, "path_style", &what).unwrap_or(false),
         prefix,
         credentials,
+        retry: RetrySettings {
+            max_retries: text(r, "max_retries").and_then(|(v, mark)| match v.parse() {
+                Ok(n) => Some(n),
+                Err(_) => {
+                    r.problem(mark, format!("{what}: max_retries must be a whole number, not {v:?}"));
+                    None
+                }
+            }),
+            retry_timeout: duration(r, node, "retry_timeout", &what),
+            connect_timeout: duration(r, node, "connect_timeout", &what),
+            request_timeout: duration(r, node, "request_timeout", &what),
+        },
         description: r.string(node, "description", &what).map(|v| v.0),
         declared_at: (file.to_path_buf(), node.mark.line),
     })
+}
+
+/// A duration field: `500ms`, `5s`, `2m`, or a number of seconds.
+fn duration(r: &mut Reader<'_>, node: &Node, key: &str, what: &str) -> Option<std::time::Duration> {
+    let (text, mark) = r.string(node, key, what)?;
+    let t = text.trim();
+    let (num, scale) = if let Some(n) = t.strip_suffix("ms") {
+        (n, 0.001)
+    } else if let Some(n) = t.strip_suffix('s') {
+        (n, 1.0)
+    } else if let Some(n) = t.strip_suffix('m') {
+        (n, 60.0)
+    } else {
+        (t, 1.0)
+    };
+    match num.trim().parse::<f64>() {
+        Ok(v) if v >= 0.0 && v.is_finite() => Some(std::time::Duration::from_secs_f64(v * scale)),
+        _ => {
+            r.problem(mark, format!("{what}: {key} {text:?} is not a duration; write 500ms, 5s or 2m"));
+            None
+        }
+    }
 }
 
 /// Splits a configured prefix into checked segments.

@@ -89,6 +89,17 @@ enum Command {
         /// Destination: URI or local path; a trailing '/' or a folder keeps the source's name.
         dst: String,
     },
+    /// Make DST hold what SRC holds, copying only what differs (prefixes or whole datasets).
+    Sync {
+        /// Source prefix, or with --mirror the mirrored dataset (lake://d/n/vN).
+        src: String,
+        /// Destination prefix (not used with --mirror).
+        #[arg(required_unless_present = "mirror")]
+        dst: Option<String>,
+        /// Bring a mirrored dataset's mirror up to date with its primary.
+        #[arg(long)]
+        mirror: bool,
+    },
     /// Delete an object (or everything below a prefix with --recursive).
     Rm {
         /// A lake:// or physical URI.
@@ -173,6 +184,14 @@ async fn run(cli: Cli, out: &Output) -> Result<ExitCode> {
         Command::Stat { uri } => out.object(&lake.head(&uri).await?),
         Command::Cat { uri } => {
             let result = lake.get_opts(&uri, Default::default()).await?;
+            if let Some(served) = result.extensions.get::<lakeroute::ServedBy>() {
+                if served.failover {
+                    eprintln!(
+                        "lakeroute: note: the primary did not answer; served by the mirror at {}",
+                        served.location
+                    );
+                }
+            }
             let mut stream = result.into_stream();
             let mut stdout = std::io::stdout().lock();
             while let Some(chunk) = stream.next().await {
@@ -220,6 +239,25 @@ async fn run(cli: Cli, out: &Output) -> Result<ExitCode> {
                 local_destination(&src, &dst)?
             };
             copy(&lake, &src, &dst, out).await?;
+        }
+        Command::Sync { src, dst, mirror } => {
+            let report = match (mirror, dst) {
+                (true, None) => lake.sync_mirror(&src).await?,
+                (false, Some(dst)) => lake.sync(&to_uri(&src)?, &to_uri(&dst)?).await?,
+                (true, Some(_)) => {
+                    return Err(Error::InvalidUri {
+                        uri: src,
+                        reason: "--mirror takes one dataset URI and no destination".into(),
+                    });
+                }
+                (false, None) => {
+                    return Err(Error::InvalidUri {
+                        uri: src,
+                        reason: "sync needs a destination: lakeroute sync SRC DST".into(),
+                    });
+                }
+            };
+            out.sync(&report);
         }
         Command::Rm { uri, recursive } => {
             if recursive {

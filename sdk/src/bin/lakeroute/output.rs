@@ -87,6 +87,17 @@ impl Output {
         }
     }
 
+    pub(crate) fn sync(&self, r: &lakeroute::SyncReport) {
+        if self.json {
+            self.print_json(&json!({"copied": r.copied, "skipped": r.skipped, "bytes": r.bytes}));
+        } else {
+            println!(
+                "synced: {} copied ({} bytes), {} already identical",
+                r.copied, r.bytes, r.skipped
+            );
+        }
+    }
+
     pub(crate) fn deleted(&self, uri: &str, count: u64) {
         if self.json {
             self.print_json(&json!({"deleted": uri, "objects": count}));

@@ -49,7 +49,11 @@ fn setting(name: &str) -> Option<String> {
 
 /// True when something accepts TCP connections at the URL's host and port.
 pub fn answers(url: &str) -> bool {
-    let host = url.trim_start_matches("http://").split('/').next().unwrap_or_default();
+    let host = url
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap_or_default();
     host.to_socket_addrs()
         .ok()
         .and_then(|mut a| a.next())
@@ -66,7 +70,10 @@ pub fn servers() -> Option<Servers> {
         let why = format!(
             "the local S3 ({s3}) and Azure ({azure}) servers are not answering; run integration/start"
         );
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "CI=true: {why}");
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true: {why}"
+        );
         eprintln!("SKIPPED: {why}");
         return None;
     }
@@ -115,11 +122,17 @@ pub struct ItCatalog {
 }
 
 impl ItCatalog {
-    /// Writes `lakeroute.yaml` (profiles for `servers`, S3 at `s3_endpoint`) and descriptors
-    /// given as `(relative path, yaml)`.
-    pub fn new(s: &Servers, s3_endpoint: &str, descriptors: &[(&str, String)]) -> std::io::Result<Self> {
+    /// Writes `lakeroute.yaml` (profiles for `servers`, S3 at `s3_endpoint`, then
+    /// `extra_profiles`) and descriptors given as `(relative path, yaml)`.
+    pub fn new(
+        s: &Servers,
+        s3_endpoint: &str,
+        extra_profiles: &str,
+        descriptors: &[(&str, String)],
+    ) -> std::io::Result<Self> {
         let dir = tempfile::tempdir()?;
-        std::fs::write(dir.path().join("lakeroute.yaml"), format!("storage:\n{}", profiles(s, s3_endpoint)))?;
+        let settings = format!("storage:\n{}{extra_profiles}", profiles(s, s3_endpoint));
+        std::fs::write(dir.path().join("lakeroute.yaml"), settings)?;
         for (rel, text) in descriptors {
             let path = dir.path().join(rel);
             if let Some(parent) = path.parent() {
@@ -155,4 +168,103 @@ pub fn run_id() -> String {
         .map(|d| d.as_nanos())
         .unwrap_or_default();
     format!("run-{}-{nanos:x}", std::process::id())
+}
+
+/// A moto server of a test's own, on a free port, that the test may stop at will (the shared
+/// servers must keep running for the other tests).
+pub struct PrivateMoto {
+    child: Option<std::process::Child>,
+    program: PathBuf,
+    port: u16,
+}
+
+impl PrivateMoto {
+    /// Starts one and creates the bucket `lakeroute-it` in it.
+    pub fn start(s: &Servers) -> std::io::Result<Self> {
+        let program = s.moto_server.clone().ok_or_else(|| {
+            std::io::Error::other("LAKEROUTE_IT_MOTO_SERVER is not set; run integration/start")
+        })?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let mut moto = Self {
+            child: None,
+            program,
+            port,
+        };
+        moto.restart()?;
+        Ok(moto)
+    }
+
+    /// The endpoint, `http://127.0.0.1:PORT`.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts (again) on the same port, empty, with the bucket created.
+    pub fn restart(&mut self) -> std::io::Result<()> {
+        self.stop();
+        let child = std::process::Command::new(&self.program)
+            .args(["-H", "127.0.0.1", "-p", &self.port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()?;
+        self.child = Some(child);
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while !answers(&self.endpoint()) {
+            if std::time::Instant::now() > deadline {
+                return Err(std::io::Error::other(
+                    "private moto did not start within 60 s",
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        // moto's own API: an unsigned PUT creates a bucket.
+        let status = std::process::Command::new("curl")
+            .args([
+                "-sf",
+                "-X",
+                "PUT",
+                &format!("{}/lakeroute-it", self.endpoint()),
+            ])
+            .stdout(std::process::Stdio::null())
+            .status()?;
+        if !status.success() {
+            return Err(std::io::Error::other(
+                "creating the bucket in the private moto failed",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Stops the server at once, as a crash would.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for PrivateMoto {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// `storage:` entry for an S3 profile on a private moto that gives up fast.
+pub fn fast_failing_s3_profile(name: &str, endpoint: &str) -> String {
+    format!(
+        "  {name}:
+    provider: aws
+    bucket: lakeroute-it
+    region: us-east-1
+    endpoint: {endpoint}
+    path_style: true
+    max_retries: 1
+    retry_timeout: 2s
+    connect_timeout: 1s
+    credentials: {{access_key_id: testing, secret_access_key: testing}}
+"
+    )
 }

@@ -417,14 +417,18 @@ pub async fn failed_upload_leaves_nothing(lake: &Lake, base: &str) -> CheckResul
     };
     match lake.upload(&uri, &mut source, None).await {
         Err(e) if e.to_string().contains("source failed mid-way") => {}
-        other => return Err(format!("upload {uri}: expected the source's error, got {other:?}").into()),
+        other => {
+            return Err(format!("upload {uri}: expected the source's error, got {other:?}").into());
+        }
     }
     match lake.head(&uri).await {
         Err(Error::NotFound { .. }) => {}
         other => return Err(format!("aborted upload {uri}: object visible: {other:?}").into()),
     }
     let listed = lake.list_all(&prefix.to_string()).await?;
-    ensure(listed.is_empty(), || format!("aborted upload {uri}: listed {listed:?}"))
+    ensure(listed.is_empty(), || {
+        format!("aborted upload {uri}: listed {listed:?}")
+    })
 }
 
 /// An update conditional on the current ETag succeeds; one on a stale ETag fails.
@@ -437,19 +441,38 @@ pub async fn conditional_update(lake: &Lake, base: &str) -> CheckResult {
         e_tag: first.e_tag.clone(),
         version: first.version.clone(),
     };
-    ensure(stale.e_tag.is_some(), || format!("put {uri}: no ETag returned"))?;
+    ensure(stale.e_tag.is_some(), || {
+        format!("put {uri}: no ETag returned")
+    })?;
     let second = lake
-        .put_mode(&uri, Bytes::from_static(b"v2").into(), PutMode::Update(stale.clone()))
+        .put_mode(
+            &uri,
+            Bytes::from_static(b"v2").into(),
+            PutMode::Update(stale.clone()),
+        )
         .await?;
     match lake
-        .put_mode(&uri, Bytes::from_static(b"v3").into(), PutMode::Update(stale))
+        .put_mode(
+            &uri,
+            Bytes::from_static(b"v3").into(),
+            PutMode::Update(stale),
+        )
         .await
     {
         Err(Error::Precondition { .. }) => {}
-        other => return Err(format!("update {uri} with a stale ETag: expected Precondition, got {other:?}").into()),
+        other => {
+            return Err(format!(
+                "update {uri} with a stale ETag: expected Precondition, got {other:?}"
+            )
+            .into());
+        }
     }
-    ensure(lake.get(&uri).await? == "v2", || format!("conditional update {uri}: wrong content"))?;
-    ensure(second.e_tag != first.e_tag, || format!("update {uri}: ETag unchanged"))?;
+    ensure(lake.get(&uri).await? == "v2", || {
+        format!("conditional update {uri}: wrong content")
+    })?;
+    ensure(second.e_tag != first.e_tag, || {
+        format!("update {uri}: ETag unchanged")
+    })?;
     cleanup(lake, &prefix).await
 }
 
@@ -463,12 +486,21 @@ pub async fn if_none_match_read(lake: &Lake, base: &str) -> CheckResult {
     let opts = GetOptions::new().with_if_none_match(Some(etag.clone()));
     match lake.get_opts(&uri, opts).await {
         Err(Error::NotModified { .. }) => {}
-        other => return Err(format!("get {uri} If-None-Match current: expected NotModified, got {:?}", other.map(|r| r.meta)).into()),
+        other => {
+            return Err(format!(
+                "get {uri} If-None-Match current: expected NotModified, got {:?}",
+                other.map(|r| r.meta)
+            )
+            .into());
+        }
     }
-    lake.put(&uri, Bytes::from_static(b"changed").into()).await?;
+    lake.put(&uri, Bytes::from_static(b"changed").into())
+        .await?;
     let opts = GetOptions::new().with_if_none_match(Some(etag));
     let body = lake.get_opts(&uri, opts).await?.bytes().await?;
-    ensure(body == "changed", || format!("get {uri} If-None-Match stale: got {body:?}"))?;
+    ensure(body == "changed", || {
+        format!("get {uri} If-None-Match stale: got {body:?}")
+    })?;
     cleanup(lake, &prefix).await
 }
 
@@ -477,7 +509,8 @@ pub async fn list_with_offset(lake: &Lake, base: &str) -> CheckResult {
     use futures::TryStreamExt;
     let prefix = fresh_prefix(base, "offset")?;
     for k in ["a", "b", "c/d", "e"] {
-        lake.put(&child(&prefix, k)?, Bytes::from_static(b"x").into()).await?;
+        lake.put(&child(&prefix, k)?, Bytes::from_static(b"x").into())
+            .await?;
     }
     let mut after: Vec<String> = lake
         .list_with_offset(&prefix.to_string(), &child(&prefix, "b")?)?
@@ -486,7 +519,9 @@ pub async fn list_with_offset(lake: &Lake, base: &str) -> CheckResult {
         .await?;
     after.sort();
     let want = vec![child(&prefix, "c/d")?, child(&prefix, "e")?];
-    ensure(after == want, || format!("list {prefix} after b: got {after:?}, want {want:?}"))?;
+    ensure(after == want, || {
+        format!("list {prefix} after b: got {after:?}, want {want:?}")
+    })?;
     cleanup(lake, &prefix).await
 }
 
@@ -497,7 +532,10 @@ pub async fn concurrent_create_only(lake: &Lake, base: &str, writers: usize) -> 
     let tasks: Vec<_> = (0..writers)
         .map(|i| {
             let (lake, uri) = (lake.clone(), uri.clone());
-            tokio::spawn(async move { lake.put_if_absent(&uri, Bytes::from(format!("writer {i}")).into()).await })
+            tokio::spawn(async move {
+                lake.put_if_absent(&uri, Bytes::from(format!("writer {i}")).into())
+                    .await
+            })
         })
         .collect();
     let mut wins = Vec::new();
@@ -509,10 +547,16 @@ pub async fn concurrent_create_only(lake: &Lake, base: &str, writers: usize) -> 
             Err(e) => return Err(format!("create-only race on {uri}: writer {i}: {e}").into()),
         }
     }
-    ensure(wins.len() == 1, || format!("create-only race on {uri}: winners {wins:?}"))?;
-    ensure(conflicts == writers - 1, || format!("create-only race on {uri}: {conflicts} conflicts"))?;
+    ensure(wins.len() == 1, || {
+        format!("create-only race on {uri}: winners {wins:?}")
+    })?;
+    ensure(conflicts == writers - 1, || {
+        format!("create-only race on {uri}: {conflicts} conflicts")
+    })?;
     let body = lake.get(&uri).await?;
     let expected = format!("writer {}", wins[0]);
-    ensure(body == expected.as_bytes(), || format!("create-only race on {uri}: content {body:?}, winner {expected}"))?;
+    ensure(body == expected.as_bytes(), || {
+        format!("create-only race on {uri}: content {body:?}, winner {expected}")
+    })?;
     cleanup(lake, &prefix).await
 }

@@ -159,7 +159,10 @@ impl Lake {
                 location: route.physical().to_string(),
                 failover: false,
             });
-        let bytes = result.bytes().await.map_err(|e| Error::from_store(uri, e))?;
+        let bytes = result
+            .bytes()
+            .await
+            .map_err(|e| Error::from_store(uri, e))?;
         Ok((bytes, served))
     }
 

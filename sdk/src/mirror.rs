@@ -124,7 +124,12 @@ impl MirroredStore {
 
 #[async_trait]
 impl ObjectStore for MirroredStore {
-    async fn put_opts(&self, location: &Path, payload: PutPayload, opts: PutOptions) -> Result<PutResult> {
+    async fn put_opts(
+        &self,
+        location: &Path,
+        payload: PutPayload,
+        opts: PutOptions,
+    ) -> Result<PutResult> {
         let result = self
             .primary
             .store
@@ -239,7 +244,9 @@ impl ObjectStore for MirroredStore {
                         &[&this.primary]
                     };
                     for side in sides {
-                        let one = futures::stream::once(futures::future::ready(Ok(side.path(&location)))).boxed();
+                        let one =
+                            futures::stream::once(futures::future::ready(Ok(side.path(&location))))
+                                .boxed();
                         let mut results = side.store.delete_stream(one);
                         while let Some(r) = results.next().await {
                             match r {
@@ -298,8 +305,16 @@ impl ObjectStore for MirroredStore {
             Err(e) => return Err(e),
         };
         Ok(ListResult {
-            common_prefixes: found.common_prefixes.iter().map(|p| side.strip(p)).collect(),
-            objects: found.objects.into_iter().map(|m| side.strip_meta(m)).collect(),
+            common_prefixes: found
+                .common_prefixes
+                .iter()
+                .map(|p| side.strip(p))
+                .collect(),
+            objects: found
+                .objects
+                .into_iter()
+                .map(|m| side.strip_meta(m))
+                .collect(),
             extensions: found.extensions,
         })
     }
@@ -307,12 +322,20 @@ impl ObjectStore for MirroredStore {
     async fn copy_opts(&self, from: &Path, to: &Path, options: CopyOptions) -> Result<()> {
         self.primary
             .store
-            .copy_opts(&self.primary.path(from), &self.primary.path(to), options.clone())
+            .copy_opts(
+                &self.primary.path(from),
+                &self.primary.path(to),
+                options.clone(),
+            )
             .await?;
         if self.mirror_writes() {
             self.mirror
                 .store
-                .copy_opts(&self.mirror.path(from), &self.mirror.path(to), CopyOptions::new())
+                .copy_opts(
+                    &self.mirror.path(from),
+                    &self.mirror.path(to),
+                    CopyOptions::new(),
+                )
                 .await
                 .map_err(|e| mirror_failed(&self.mirror, e))?;
         }
@@ -327,7 +350,11 @@ impl ObjectStore for MirroredStore {
         if self.mirror_writes() {
             self.mirror
                 .store
-                .rename_opts(&self.mirror.path(from), &self.mirror.path(to), RenameOptions::new())
+                .rename_opts(
+                    &self.mirror.path(from),
+                    &self.mirror.path(to),
+                    RenameOptions::new(),
+                )
                 .await
                 .map_err(|e| mirror_failed(&self.mirror, e))?;
         }

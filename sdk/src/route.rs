@@ -11,8 +11,8 @@ use object_store::ObjectStore;
 use object_store::path::Path;
 
 use crate::catalog::{Catalog, Mirror, Provider, StorageProfile};
-use crate::mirror::{MirroredStore, Side};
 use crate::error::{Error, Result};
+use crate::mirror::{MirroredStore, Side};
 use crate::stores::{StoreKey, StoreRegistry, build_ambient_store, build_profile_store};
 use crate::uri::{DatasetId, LakeUri, PhysicalScheme, PhysicalUri, StorageUri};
 
@@ -181,24 +181,32 @@ impl Router {
         m: &Mirror,
     ) -> Result<Route> {
         let id = lake.dataset();
-        let mirror_profile = self.catalog.profile(&m.profile).ok_or_else(|| Error::UnknownProfile {
-            name: m.profile.clone(),
-            needed_by: format!("the mirror of dataset {id}"),
-        })?;
+        let mirror_profile =
+            self.catalog
+                .profile(&m.profile)
+                .ok_or_else(|| Error::UnknownProfile {
+                    name: m.profile.clone(),
+                    needed_by: format!("the mirror of dataset {id}"),
+                })?;
         let mut mirror_root = mirror_profile.prefix.clone();
         mirror_root.extend(m.prefix.iter().cloned());
-        let side = |store: Arc<dyn ObjectStore>, p: &StorageProfile, root: &[String]| -> Result<Side> {
-            let base = profile_base(p);
-            let mut key = base.key_segments().to_vec();
-            key.extend(root.iter().cloned());
-            Ok(Side {
-                store,
-                root: to_path(&uri, root.iter())?,
-                location: base.with_key(key, false).to_string(),
-            })
-        };
+        let side =
+            |store: Arc<dyn ObjectStore>, p: &StorageProfile, root: &[String]| -> Result<Side> {
+                let base = profile_base(p);
+                let mut key = base.key_segments().to_vec();
+                key.extend(root.iter().cloned());
+                Ok(Side {
+                    store,
+                    root: to_path(&uri, root.iter())?,
+                    location: base.with_key(key, false).to_string(),
+                })
+            };
         let primary = side(primary_store, profile, &primary_root)?;
-        let mirror = side(self.profile_store(mirror_profile)?, mirror_profile, &mirror_root)?;
+        let mirror = side(
+            self.profile_store(mirror_profile)?,
+            mirror_profile,
+            &mirror_root,
+        )?;
         let store_base = {
             let base = profile_base(profile);
             let mut key = base.key_segments().to_vec();

@@ -186,7 +186,10 @@ fn http_settings(p: &StorageProfile) -> (object_store::RetryConfig, object_store
     if let Some(t) = r.retry_timeout {
         retry.retry_timeout = t;
     }
-    let allow_http = p.endpoint.as_deref().is_some_and(|e| e.starts_with("http://"));
+    let allow_http = p
+        .endpoint
+        .as_deref()
+        .is_some_and(|e| e.starts_with("http://"));
     let mut client = object_store::ClientOptions::new().with_allow_http(allow_http);
     if let Some(t) = r.connect_timeout {
         client = client.with_connect_timeout(t);

@@ -52,6 +52,15 @@ fn as_prefix(uri: &str) -> String {
     }
 }
 
+/// ETags compare without their quotes: Azure's listings leave them out, its HEAD keeps them.
+fn same_etag(a: &Option<String>, b: &Option<String>) -> bool {
+    let norm = |e: &str| e.trim_start_matches("W/").trim_matches('"').to_string();
+    match (a, b) {
+        (Some(a), Some(b)) => norm(a) == norm(b),
+        _ => false,
+    }
+}
+
 fn is_manifest(key: &str) -> bool {
     key == SYNC_MANIFEST || key.ends_with(&format!("/{SYNC_MANIFEST}"))
 }
@@ -92,12 +101,11 @@ impl Lake {
         for (key, source) in &sources {
             let identical = existing.get(key).is_some_and(|d| {
                 d.size == source.size
-                    && ((md5_etags && d.e_tag.is_some() && d.e_tag == source.e_tag)
+                    && ((md5_etags && same_etag(&d.e_tag, &source.e_tag))
                         || records.get(key).is_some_and(|r| {
                             r.size == source.size
-                                && r.source_etag.is_some()
-                                && r.source_etag == source.e_tag
-                                && r.etag == d.e_tag
+                                && same_etag(&r.source_etag, &source.e_tag)
+                                && same_etag(&r.etag, &d.e_tag)
                         }))
             });
             if identical {
@@ -164,13 +172,18 @@ impl Lake {
             suggestions: catalog.suggest(id),
         })?;
         let mirror = ds.mirror.as_ref().ok_or_else(|| {
-            Error::invalid_uri(dataset, "this dataset has no mirror; add coldStorage.mirror to its descriptor")
+            Error::invalid_uri(
+                dataset,
+                "this dataset has no mirror; add coldStorage.mirror to its descriptor",
+            )
         })?;
         let root = |profile: &str, prefix: &[String]| -> Result<String> {
-            let p = catalog.profile(profile).ok_or_else(|| Error::UnknownProfile {
-                name: profile.to_string(),
-                needed_by: format!("dataset {id}"),
-            })?;
+            let p = catalog
+                .profile(profile)
+                .ok_or_else(|| Error::UnknownProfile {
+                    name: profile.to_string(),
+                    needed_by: format!("dataset {id}"),
+                })?;
             let mut url = p.root_url();
             for seg in prefix {
                 url.push('/');
@@ -210,7 +223,12 @@ impl Lake {
         Ok(records)
     }
 
-    async fn write_manifest(&self, uri: &str, src: &str, records: &BTreeMap<String, Record>) -> Result<()> {
+    async fn write_manifest(
+        &self,
+        uri: &str,
+        src: &str,
+        records: &BTreeMap<String, Record>,
+    ) -> Result<()> {
         let objects: serde_json::Map<String, Value> = records
             .iter()
             .map(|(k, r)| {

@@ -3,8 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use super::profile::{Provider, split_prefix};
-use crate::mirror::MirrorWrites;
 use super::yaml::{Mark, Node, Reader, Value};
+use crate::mirror::MirrorWrites;
 use crate::uri::{DatasetId, parse_name, parse_version};
 
 /// Descriptor schema versions this release reads. Older ones keep loading.
@@ -218,7 +218,10 @@ pub(crate) fn read_dataset(
             Some((w, _)) if w == "both" => MirrorWrites::Both,
             Some((w, _)) if w == "primary" => MirrorWrites::Primary,
             Some((w, mark)) => {
-                r.problem(mark, format!("coldStorage.mirror: writes must be both or primary, not {w:?}"));
+                r.problem(
+                    mark,
+                    format!("coldStorage.mirror: writes must be both or primary, not {w:?}"),
+                );
                 MirrorWrites::Both
             }
         };
@@ -267,7 +270,11 @@ fn read_location(
     what: &str,
     extra_fields: &[&str],
 ) -> Option<(LocationSpec, Vec<String>)> {
-    let allowed: Vec<&str> = LOCATION_FIELDS.iter().chain(extra_fields).copied().collect();
+    let allowed: Vec<&str> = LOCATION_FIELDS
+        .iter()
+        .chain(extra_fields)
+        .copied()
+        .collect();
     if !r.check_map(loc, what, &allowed, &[]) {
         return None;
     }

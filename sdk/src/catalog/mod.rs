@@ -237,7 +237,10 @@ impl Catalog {
     }
 
     /// The physical roots a dataset occupies: its location, and its mirror's.
-    fn roots_of<'a>(&self, ds: &'a Dataset) -> Vec<(String, &'a Dataset, Mark, String, Vec<String>)> {
+    fn roots_of<'a>(
+        &self,
+        ds: &'a Dataset,
+    ) -> Vec<(String, &'a Dataset, Mark, String, Vec<String>)> {
         let mut out = Vec::new();
         if let Some((store, parts)) = self.physical_root(ds) {
             out.push((ds.id.to_string(), ds, ds.location_mark, store, parts));
@@ -254,7 +257,11 @@ impl Catalog {
     }
 
     fn check_overlaps(&self, problems: &mut Vec<Problem>) {
-        let roots: Vec<_> = self.datasets.values().flat_map(|d| self.roots_of(d)).collect();
+        let roots: Vec<_> = self
+            .datasets
+            .values()
+            .flat_map(|d| self.roots_of(d))
+            .collect();
         for (i, (label_a, a, _, store_a, parts_a)) in roots.iter().enumerate() {
             for (label_b, b, mark_b, store_b, parts_b) in roots.iter().skip(i + 1) {
                 if store_a != store_b {
@@ -327,7 +334,13 @@ fn bind_location(
     profiles: &mut BTreeMap<String, StorageProfile>,
 ) -> bool {
     let declared_at = (ds.file.clone(), ds.location_mark.line);
-    let Some(profile) = bind(r, &ds.location, &mut ds.prefix, declared_at.clone(), profiles) else {
+    let Some(profile) = bind(
+        r,
+        &ds.location,
+        &mut ds.prefix,
+        declared_at.clone(),
+        profiles,
+    ) else {
         return false;
     };
     ds.profile = profile;

@@ -372,7 +372,10 @@ pub(crate) fn read_profile(
             max_retries: text(r, "max_retries").and_then(|(v, mark)| match v.parse() {
                 Ok(n) => Some(n),
                 Err(_) => {
-                    r.problem(mark, format!("{what}: max_retries must be a whole number, not {v:?}"));
+                    r.problem(
+                        mark,
+                        format!("{what}: max_retries must be a whole number, not {v:?}"),
+                    );
                     None
                 }
             }),
@@ -401,7 +404,10 @@ fn duration(r: &mut Reader<'_>, node: &Node, key: &str, what: &str) -> Option<st
     match num.trim().parse::<f64>() {
         Ok(v) if v >= 0.0 && v.is_finite() => Some(std::time::Duration::from_secs_f64(v * scale)),
         _ => {
-            r.problem(mark, format!("{what}: {key} {text:?} is not a duration; write 500ms, 5s or 2m"));
+            r.problem(
+                mark,
+                format!("{what}: {key} {text:?} is not a duration; write 500ms, 5s or 2m"),
+            );
             None
         }
     }

@@ -5,7 +5,8 @@
 //! ambient store for it. Either way the result is a [`Route`]: the store, the key inside it, and
 //! how to name listed objects back in the caller's own terms (`lake://` in, `lake://` out).
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
 use object_store::ObjectStore;
 use object_store::path::Path;
@@ -20,12 +21,40 @@ use crate::uri::{DatasetId, LakeUri, PhysicalScheme, PhysicalUri, StorageUri};
 #[derive(Debug, Clone)]
 pub struct Route {
     uri: StorageUri,
+    target: Arc<Target>,
+}
+
+/// Everything about a route but its key. For a dataset it is computed once and shared by
+/// every URI into the dataset, which keeps warm resolution to a parse and a hash lookup.
+#[derive(Debug)]
+struct Target {
     namespace: Namespace,
     profile: Option<String>,
     store: Arc<dyn ObjectStore>,
     store_base: PhysicalUri,
     key_root: Vec<String>,
-    key: Vec<String>,
+    /// `key_root` joined by `/`, ready to prefix keys.
+    root_text: String,
+}
+
+impl Target {
+    fn new(
+        namespace: Namespace,
+        profile: Option<String>,
+        store: Arc<dyn ObjectStore>,
+        store_base: PhysicalUri,
+        key_root: Vec<String>,
+    ) -> Self {
+        let root_text = key_root.join("/");
+        Self {
+            namespace,
+            profile,
+            store,
+            store_base,
+            key_root,
+            root_text,
+        }
+    }
 }
 
 /// How store paths are named back to the caller.
@@ -36,6 +65,14 @@ enum Namespace {
 }
 
 impl Route {
+    /// The key segments the URI names below its root.
+    fn key(&self) -> &[String] {
+        match &self.uri {
+            StorageUri::Lake(u) => u.key_segments(),
+            StorageUri::Physical(u) => u.key_segments(),
+        }
+    }
+
     /// The URI as parsed.
     pub fn uri(&self) -> &StorageUri {
         &self.uri
@@ -43,7 +80,7 @@ impl Route {
 
     /// The dataset, for a logical URI.
     pub fn dataset(&self) -> Option<&DatasetId> {
-        match &self.namespace {
+        match &self.target.namespace {
             Namespace::Lake(id) => Some(id),
             Namespace::Physical(_) => None,
         }
@@ -51,36 +88,50 @@ impl Route {
 
     /// The storage profile serving the URI, when one does.
     pub fn profile(&self) -> Option<&str> {
-        self.profile.as_deref()
+        self.target.profile.as_deref()
     }
 
     /// Where the bytes really are.
     pub fn physical(&self) -> PhysicalUri {
-        let mut key = self.store_base.key_segments().to_vec();
-        key.extend(self.key_root.iter().cloned());
-        key.extend(self.key.iter().cloned());
-        self.store_base.with_key(key, self.uri.is_prefix())
+        let t = &self.target;
+        let mut key = t.store_base.key_segments().to_vec();
+        key.extend(t.key_root.iter().cloned());
+        key.extend(self.key().iter().cloned());
+        t.store_base.with_key(key, self.uri.is_prefix())
     }
 
     /// The store itself.
     pub fn store(&self) -> &Arc<dyn ObjectStore> {
-        &self.store
+        &self.target.store
     }
 
     /// The object's path inside the store.
     pub fn path(&self) -> Result<Path> {
-        to_path(&self.uri, self.key_root.iter().chain(self.key.iter()))
+        let mut text = String::with_capacity(
+            self.target.root_text.len() + self.key().iter().map(|k| k.len() + 1).sum::<usize>(),
+        );
+        text.push_str(&self.target.root_text);
+        for seg in self.key() {
+            if !text.is_empty() {
+                text.push('/');
+            }
+            text.push_str(seg);
+        }
+        Path::parse(&text).map_err(|e| Error::InvalidUri {
+            uri: self.uri.to_string(),
+            reason: e.to_string(),
+        })
     }
 
     /// True when both routes go to the same store, so a copy can stay on the server.
     pub(crate) fn same_store(&self, other: &Route) -> bool {
-        Arc::ptr_eq(&self.store, &other.store)
+        Arc::ptr_eq(&self.target.store, &other.target.store)
     }
 
     /// Names a store path in the caller's terms (`lake://...` for a logical route).
     pub fn uri_for(&self, location: &Path) -> String {
         let rest = self.key_below_root(location);
-        match &self.namespace {
+        match &self.target.namespace {
             Namespace::Lake(id) => {
                 let root = id.root_uri();
                 // Keys from a store are plain segments; `join` re-checks them.
@@ -96,7 +147,7 @@ impl Route {
     pub(crate) fn key_below_root(&self, location: &Path) -> Vec<String> {
         let parts: Vec<String> = location.parts().map(|p| p.as_ref().to_string()).collect();
         parts
-            .strip_prefix(self.key_root.as_slice())
+            .strip_prefix(self.target.key_root.as_slice())
             .unwrap_or(parts.as_slice())
             .to_vec()
     }
@@ -116,6 +167,7 @@ impl Route {
 pub(crate) struct Router {
     catalog: Catalog,
     stores: StoreRegistry,
+    targets: RwLock<HashMap<DatasetId, Arc<Target>>>,
 }
 
 impl Router {
@@ -123,6 +175,7 @@ impl Router {
         Self {
             catalog,
             stores: StoreRegistry::default(),
+            targets: RwLock::default(),
         }
     }
 
@@ -145,6 +198,22 @@ impl Router {
 
     fn route_lake(&self, lake: &LakeUri, uri: StorageUri) -> Result<Route> {
         let id = lake.dataset();
+        let cached = self.targets.read().ok().and_then(|t| t.get(id).cloned());
+        let target = match cached {
+            Some(t) => t,
+            None => {
+                let t = Arc::new(self.dataset_target(id, lake)?);
+                if let Ok(mut map) = self.targets.write() {
+                    map.insert(id.clone(), Arc::clone(&t));
+                }
+                t
+            }
+        };
+        Ok(Route { uri, target })
+    }
+
+    /// Where a dataset's keys go: its profile's store (or a mirrored pair) and root.
+    fn dataset_target(&self, id: &DatasetId, lake: &LakeUri) -> Result<Target> {
         let ds = self
             .catalog
             .dataset(id)
@@ -157,30 +226,27 @@ impl Router {
         let mut key_root = profile.prefix.clone();
         key_root.extend(ds.prefix.iter().cloned());
         if let Some(m) = &ds.mirror {
-            return self.route_mirrored(lake, uri, profile, store, key_root, m);
+            return self.mirrored_target(id, profile, store, key_root, m);
         }
-        Ok(Route {
-            namespace: Namespace::Lake(id.clone()),
-            profile: Some(profile.name.clone()),
+        Ok(Target::new(
+            Namespace::Lake(id.clone()),
+            Some(profile.name.clone()),
             store,
-            store_base: profile_base(profile),
+            profile_base(profile),
             key_root,
-            key: lake.key_segments().to_vec(),
-            uri,
-        })
+        ))
     }
 
     /// A mirrored dataset routes to a [`MirroredStore`] that holds both roots itself.
-    fn route_mirrored(
+    fn mirrored_target(
         &self,
-        lake: &LakeUri,
-        uri: StorageUri,
+        id: &DatasetId,
         profile: &StorageProfile,
         primary_store: Arc<dyn ObjectStore>,
         primary_root: Vec<String>,
         m: &Mirror,
-    ) -> Result<Route> {
-        let id = lake.dataset();
+    ) -> Result<Target> {
+        let shown = StorageUri::Lake(id.root_uri());
         let mirror_profile =
             self.catalog
                 .profile(&m.profile)
@@ -197,7 +263,7 @@ impl Router {
                 key.extend(root.iter().cloned());
                 Ok(Side {
                     store,
-                    root: to_path(&uri, root.iter())?,
+                    root: to_path(&shown, root.iter())?,
                     location: base.with_key(key, false).to_string(),
                 })
             };
@@ -213,20 +279,14 @@ impl Router {
             key.extend(primary_root.iter().cloned());
             base.with_key(key, false)
         };
-        let store = self
-            .stores
-            .get_or_build(&StoreKey::Mirror(id.clone()), || {
-                Ok(Arc::new(MirroredStore::new(primary, mirror, m.writes)))
-            })?;
-        Ok(Route {
-            namespace: Namespace::Lake(id.clone()),
-            profile: Some(profile.name.clone()),
+        let store: Arc<dyn ObjectStore> = Arc::new(MirroredStore::new(primary, mirror, m.writes));
+        Ok(Target::new(
+            Namespace::Lake(id.clone()),
+            Some(profile.name.clone()),
             store,
             store_base,
-            key_root: Vec::new(),
-            key: lake.key_segments().to_vec(),
-            uri,
-        })
+            Vec::new(),
+        ))
     }
 
     fn route_physical(&self, phys: &PhysicalUri, uri: StorageUri) -> Result<Route> {
@@ -264,12 +324,13 @@ impl Router {
             },
         };
         Ok(Route {
-            namespace: Namespace::Physical(ns_base),
-            profile,
-            store,
-            store_base,
-            key_root,
-            key: phys.key_segments().to_vec(),
+            target: Arc::new(Target::new(
+                Namespace::Physical(ns_base),
+                profile,
+                store,
+                store_base,
+                key_root,
+            )),
             uri,
         })
     }

@@ -20,7 +20,6 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum StoreKey {
     Profile(String),
-    Mirror(crate::DatasetId),
     S3(String),
     Azure(Option<String>, String),
     Memory(String),
@@ -224,7 +223,7 @@ pub(crate) fn build_ambient_store(key: &StoreKey) -> Result<Arc<dyn ObjectStore>
             )
         }
         StoreKey::Memory(_) => Arc::new(InMemory::new()),
-        StoreKey::FileSystem | StoreKey::Profile(_) | StoreKey::Mirror(_) => {
+        StoreKey::FileSystem | StoreKey::Profile(_) => {
             Arc::new(LocalFileSystem::new().with_automatic_cleanup(true))
         }
     })

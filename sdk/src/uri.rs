@@ -587,7 +587,8 @@ pub(crate) fn check_segment(uri: &str, seg: &str) -> Result<()> {
             format!("segment {seg:?} contains a control character"),
         ));
     }
-    if is_escape(seg) || is_escape(&seg.nfkc().collect::<String>()) {
+    // ASCII is its own NFKC form; only other text can hide a look-alike.
+    if is_escape(seg) || (!seg.is_ascii() && is_escape(&seg.nfkc().collect::<String>())) {
         return Err(Error::PathEscape {
             uri: uri.to_string(),
             segment: seg.to_string(),

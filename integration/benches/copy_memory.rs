@@ -1,1 +1,139 @@
-fn main() {}
+//! Peak memory of a 1 GiB copy from S3 to Azure (local moto to local Azurite).
+//!
+//! The copy streams in parts, so the process's peak resident memory should grow by about
+//! `PART_SIZE x (MAX_CONCURRENCY + 1)` (the part being filled and the parts in flight) plus a
+//! small constant for HTTP buffers, not by the object's size. The baseline
+//! is the process's resident memory just before the copy, measured in the same run; the kernel's
+//! peak counter is reset there (`/proc/self/clear_refs`), so the peak is the copy's own.
+//!
+//! `cargo bench -p lakeroute-integration --bench copy_memory` (servers from integration/start).
+//! `LAKEROUTE_COPY_MIB` changes the object size (default 1024).
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use lakeroute::conformance::pattern;
+use lakeroute_integration::{ItCatalog, descriptor, run_id, servers};
+use tokio::io::{AsyncRead, ReadBuf};
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// A reader of `left` bytes that repeats one 1 MiB block, so the source needs no memory.
+struct Generated {
+    block: bytes::Bytes,
+    left: usize,
+    pos: usize,
+}
+
+impl AsyncRead for Generated {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let pos = self.pos;
+        let n = self.left.min(buf.remaining()).min(self.block.len() - pos);
+        let block = self.block.clone();
+        buf.put_slice(&block[pos..pos + n]);
+        self.left -= n;
+        self.pos = (pos + n) % block.len();
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// A field of /proc/self/status in KiB (`VmRSS`, `VmHWM`).
+fn status_kib(field: &str) -> Result<u64, Error> {
+    let text = std::fs::read_to_string("/proc/self/status")?;
+    text.lines()
+        .find_map(|l| {
+            l.strip_prefix(field)?
+                .trim_start_matches(':')
+                .trim()
+                .strip_suffix("kB")?
+                .trim()
+                .parse()
+                .ok()
+        })
+        .ok_or_else(|| format!("no {field} in /proc/self/status").into())
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let Some(s) = servers() else { return Ok(()) };
+    let mib: usize = std::env::var("LAKEROUTE_COPY_MIB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1024);
+    let cat = ItCatalog::new(
+        &s,
+        &s.s3,
+        "",
+        &[
+            (
+                "bench/s3.yaml",
+                descriptor("bench", "s3", "s3", "bench-copy", ""),
+            ),
+            (
+                "bench/azure.yaml",
+                descriptor("bench", "azure", "azure", "bench-copy", ""),
+            ),
+        ],
+    )?;
+    let lake = cat.lake()?;
+    let run = run_id();
+    let (src, dst) = (
+        format!("lake://bench/s3/v1/{run}/big.bin"),
+        format!("lake://bench/azure/v1/{run}/big.bin"),
+    );
+    let size = mib * 1024 * 1024;
+    let mut source = Generated {
+        block: pattern(1024 * 1024, 11),
+        left: size,
+        pos: 0,
+    };
+    let t = Instant::now();
+    lake.upload(&src, &mut source, None).await?;
+    println!(
+        "seeded {mib} MiB on S3 in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+
+    // Reset the peak counter (Linux >= 4.0), then measure the copy alone.
+    std::fs::write("/proc/self/clear_refs", "5")?;
+    let baseline = status_kib("VmRSS")?;
+    let t = Instant::now();
+    let copied = lake.copy(&src, &dst).await?;
+    let secs = t.elapsed().as_secs_f64();
+    let peak = status_kib("VmHWM")?;
+    let head = lake.head(&dst).await?;
+    assert_eq!((copied, head.size), (size as u64, size as u64));
+    let spot = lake
+        .get_range(&dst, (size as u64 - 4096)..size as u64)
+        .await?;
+    assert!(
+        spot == pattern(1024 * 1024, 11).slice(1024 * 1024 - 4096..),
+        "copied bytes differ"
+    );
+
+    // The part being filled plus the parts in flight.
+    let budget_mib = (lakeroute::PART_SIZE * (lakeroute::MAX_CONCURRENCY + 1)) as f64 / 1048576.0;
+    let grew_mib = peak.saturating_sub(baseline) as f64 / 1024.0;
+    println!(
+        "copy S3 -> Azure: {mib} MiB in {secs:.1} s ({:.0} MiB/s)",
+        mib as f64 / secs
+    );
+    println!(
+        "peak RSS {:.1} MiB; baseline before the copy {:.1} MiB; growth {grew_mib:.1} MiB",
+        peak as f64 / 1024.0,
+        baseline as f64 / 1024.0
+    );
+    println!(
+        "part size x (concurrency + 1) = {budget_mib:.0} MiB; constant above it = {:.1} MiB; growth / object size = {:.3}",
+        grew_mib - budget_mib,
+        grew_mib / mib as f64
+    );
+    lake.delete(&src).await?;
+    lake.delete(&dst).await?;
+    Ok(())
+}

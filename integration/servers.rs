@@ -9,6 +9,7 @@ type TestResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
 const MIB: usize = 1024 * 1024;
 
 fn catalog(s: &lakeroute_integration::Servers) -> std::io::Result<ItCatalog> {
+    let mirrored = "  mirror: {storage: azure, prefix: mirror-of-s3}\n";
     ItCatalog::new(
         s,
         &s.s3,
@@ -25,6 +26,10 @@ fn catalog(s: &lakeroute_integration::Servers) -> std::io::Result<ItCatalog> {
             (
                 "it/local.yaml",
                 descriptor("it", "local", "local", "conformance", ""),
+            ),
+            (
+                "it/mirrored.yaml",
+                descriptor("it", "mirrored", "s3", "mirrored", mirrored),
             ),
         ],
     )
@@ -51,6 +56,14 @@ async fn conformance_azure() -> TestResult {
         "abfss://lakeroute-it@devstoreaccount1.dfs.core.windows.net/physical/",
     )
     .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn conformance_mirrored_s3_to_azure() -> TestResult {
+    let Some(s) = servers() else { return Ok(()) };
+    let cat = catalog(&s)?;
+    let lake = cat.lake()?;
+    conformance::run_extended(&lake, "lake://it/mirrored/v1/", 20 * MIB).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -248,3 +248,64 @@ fn the_example_catalog_is_clean() -> TestResult {
     assert!(providers.contains(&Provider::Aws) && providers.contains(&Provider::Azure));
     Ok(())
 }
+
+#[test]
+fn the_servers_catalog_places_the_same_datasets_on_servers() -> TestResult {
+    let dir = example_catalog().join("../catalog-servers");
+    let catalog = Catalog::load(&dir)?;
+    let (folders, _) = Catalog::check(&example_catalog())?;
+    let ids = |c: &Catalog| c.datasets().map(|d| d.id.clone()).collect::<Vec<_>>();
+    assert_eq!(
+        ids(&catalog),
+        ids(&folders),
+        "descriptors: ../catalog reads the same datasets"
+    );
+    let lake = Lake::new(catalog);
+    let route = lake.resolve("lake://finance/customer/v1/country=IT/part-0.parquet")?;
+    assert_eq!(
+        route.physical().to_string(),
+        "s3://finance-customer/bronze/country=IT/part-0.parquet"
+    );
+    assert_eq!(route.profile(), Some("finance-customer"));
+    let route = lake.resolve("lake://ecommerce/orders/v2/x")?;
+    assert_eq!(
+        route.physical().to_string(),
+        "abfss://lake@devstoreaccount1.dfs.core.windows.net/ecommerce/orders/v2/x"
+    );
+    Ok(())
+}
+
+#[test]
+fn mirror_locations_are_validated_too() -> TestResult {
+    let settings = "storage:\n  a:\n    provider: memory\n  b:\n    provider: memory\n";
+    let mirrored = "\
+entityName: sales
+entityVersion: v1
+domain: d
+coldStorage:
+  format: parquet
+  location: {storage: a, prefix: sales}
+  mirror: {storage: b, prefix: taken, writes: sometimes}
+";
+    let cat = TempCatalog::new(&[
+        ("lakeroute.yaml", settings),
+        ("d/sales.yaml", mirrored),
+        (
+            "d/other.yaml",
+            &descriptor("other", 1, "d", "b", "taken/inner"),
+        ),
+    ])?;
+    let (_, problems) = Catalog::check(cat.path())?;
+    let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    assert!(
+        text.iter()
+            .any(|p| p.contains("writes must be both or primary")),
+        "{text:?}"
+    );
+    assert!(
+        text.iter()
+            .any(|p| p.contains("d/sales/v1 (mirror)") && p.contains("nest")),
+        "{text:?}"
+    );
+    Ok(())
+}

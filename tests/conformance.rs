@@ -5,6 +5,17 @@
 use lakeroute::conformance;
 use lakeroute_tests::{TempCatalog, descriptor};
 
+/// A dataset kept in memory and mirrored to the local folder.
+const MIRRORED: &str = "\
+entityName: mirrored
+entityVersion: v1
+domain: conf
+coldStorage:
+  format: parquet
+  location: {storage: mem, prefix: conformance/mirrored}
+  mirror: {storage: disk, prefix: conformance/mirror-copy}
+";
+
 type TestResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
 
 fn catalog(data: &std::path::Path) -> std::io::Result<TempCatalog> {
@@ -22,6 +33,7 @@ fn catalog(data: &std::path::Path) -> std::io::Result<TempCatalog> {
             "conf/disk.yaml",
             &descriptor("disk", 1, "conf", "disk", "conformance/disk"),
         ),
+        ("conf/mirrored.yaml", MIRRORED),
     ])
 }
 
@@ -40,6 +52,36 @@ async fn local_backend_through_lake_uris() -> TestResult {
     // Automatic cleanup removes emptied folders: nothing is left behind on disk.
     let left: Vec<_> = walk(data.path());
     assert!(left.is_empty(), "files left after the suite: {left:?}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn mirrored_dataset_through_lake_uris() -> TestResult {
+    let data = tempfile::tempdir()?;
+    let cat = catalog(data.path())?;
+    let lake = cat.lake()?;
+    conformance::run_all(&lake, "lake://conf/mirrored/v1/").await?;
+    // Writes reached the mirror, and reads say who served them.
+    lake.put("lake://conf/mirrored/v1/x.txt", "both".into())
+        .await?;
+    assert!(
+        data.path()
+            .join("lake/conformance/mirror-copy/x.txt")
+            .is_file()
+    );
+    let (bytes, served) = lake.get_served("lake://conf/mirrored/v1/x.txt").await?;
+    assert_eq!(bytes, "both");
+    assert!(
+        !served.failover && served.location == "memory://mem/conformance/mirrored",
+        "{served:?}"
+    );
+    lake.delete("lake://conf/mirrored/v1/x.txt").await?;
+    assert!(
+        !data
+            .path()
+            .join("lake/conformance/mirror-copy/x.txt")
+            .exists()
+    );
     Ok(())
 }
 

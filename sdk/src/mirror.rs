@@ -266,7 +266,8 @@ impl ObjectStore for MirroredStore {
         let (primary, mirror) = (self.primary.clone(), self.mirror.clone());
         // Peek at the primary's first answer: if it cannot answer, list the mirror instead.
         async move {
-            let mut stream = primary.store.list(Some(&primary.path(&key)));
+            // Fused: an empty listing has ended, and is not polled again.
+            let mut stream = primary.store.list(Some(&primary.path(&key))).fuse();
             match stream.next().await {
                 Some(Err(e)) if unavailable(&e) => mirror
                     .store

@@ -103,15 +103,30 @@ impl Catalog {
         }
         let abs_dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
         let mut problems = Vec::new();
-        let mut files = Vec::new();
-        collect_yaml_files(dir, &mut files)?;
-        files.sort();
-
         let mut profiles = BTreeMap::new();
         let settings = dir.join(CATALOG_FILE);
+        // The descriptors usually sit beside lakeroute.yaml; `descriptors: <folder>` takes them
+        // from another catalog, so one set of datasets can be placed on another set of stores.
+        let mut descriptor_dir = dir.to_path_buf();
         if let Some(doc) = parse_file(&settings, &mut problems)? {
             let mut r = Reader::new(&settings, &mut problems);
-            let valid = r.check_map(&doc, CATALOG_FILE, &["storage", "description"], &[]);
+            let valid = r.check_map(
+                &doc,
+                CATALOG_FILE,
+                &["storage", "description", "descriptors"],
+                &[],
+            );
+            if let Some((folder, mark)) = r.string(&doc, "descriptors", CATALOG_FILE) {
+                let folder = dir.join(profile::expand_env(&folder));
+                if folder.is_dir() {
+                    descriptor_dir = folder;
+                } else {
+                    r.problem(
+                        mark,
+                        format!("descriptors: {} is not a folder", folder.display()),
+                    );
+                }
+            }
             match doc.get("storage").map(|s| (s, &s.value)) {
                 Some((_, yaml::Value::Map(entries))) if valid => {
                     for (key, node) in entries {
@@ -130,15 +145,22 @@ impl Catalog {
             }
         }
 
+        let mut files = Vec::new();
+        collect_yaml_files(&descriptor_dir, &mut files)?;
+        files.sort();
         let mut datasets: BTreeMap<DatasetId, Dataset> = BTreeMap::new();
         let mut loaded = Vec::new();
-        for file in files.iter().filter(|f| **f != settings) {
+        let own_settings = descriptor_dir.join(CATALOG_FILE);
+        for file in files
+            .iter()
+            .filter(|f| **f != settings && **f != own_settings)
+        {
             let Some(doc) = parse_file(file, &mut problems)? else {
                 continue;
             };
             let folder_domain = file
                 .parent()
-                .filter(|p| *p != dir)
+                .filter(|p| *p != descriptor_dir)
                 .and_then(|p| p.file_name())
                 .and_then(|n| n.to_str());
             let mut r = Reader::new(file, &mut problems);

@@ -267,13 +267,15 @@ impl Catalog {
         if let Some((store, parts)) = self.physical_root(ds) {
             out.push((ds.id.to_string(), ds, ds.location_mark, store, parts));
         }
-        if let Some(m) = &ds.mirror {
-            if let Some(p) = self.profiles.get(&m.profile) {
-                let (store, mut parts) = store_identity(p);
-                parts.extend(p.prefix.iter().cloned());
-                parts.extend(m.prefix.iter().cloned());
-                out.push((format!("{} (mirror)", ds.id), ds, m.mark, store, parts));
-            }
+        if let Some((m, p)) = ds
+            .mirror
+            .as_ref()
+            .and_then(|m| self.profiles.get(&m.profile).map(|p| (m, p)))
+        {
+            let (store, mut parts) = store_identity(p);
+            parts.extend(p.prefix.iter().cloned());
+            parts.extend(m.prefix.iter().cloned());
+            out.push((format!("{} (mirror)", ds.id), ds, m.mark, store, parts));
         }
         out
     }

@@ -184,13 +184,12 @@ async fn run(cli: Cli, out: &Output) -> Result<ExitCode> {
         Command::Stat { uri } => out.object(&lake.head(&uri).await?),
         Command::Cat { uri } => {
             let result = lake.get_opts(&uri, Default::default()).await?;
-            if let Some(served) = result.extensions.get::<lakeroute::ServedBy>() {
-                if served.failover {
-                    eprintln!(
-                        "lakeroute: note: the primary did not answer; served by the mirror at {}",
-                        served.location
-                    );
-                }
+            let served = result.extensions.get::<lakeroute::ServedBy>();
+            if let Some(served) = served.filter(|s| s.failover) {
+                eprintln!(
+                    "lakeroute: note: the primary did not answer; served by the mirror at {}",
+                    served.location
+                );
             }
             let mut stream = result.into_stream();
             let mut stdout = std::io::stdout().lock();

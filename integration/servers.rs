@@ -359,3 +359,33 @@ async fn mirrored_dataset_reads_fail_over_when_s3_stops() -> TestResult {
     .await?;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn azure_has_no_suffix_ranges() -> TestResult {
+    use lakeroute::object_store::{GetOptions, GetRange};
+    let Some(s) = servers() else { return Ok(()) };
+    let cat = catalog(&s)?;
+    let lake = cat.lake()?;
+    let run = lakeroute_integration::run_id();
+    for (base, supported) in [("lake://it/s3/v1/", true), ("lake://it/azure/v1/", false)] {
+        let uri = format!("{base}{run}/suffix.bin");
+        lake.put(&uri, bytes::Bytes::from_static(b"0123456789").into())
+            .await?;
+        let opts = GetOptions::new().with_range(Some(GetRange::Suffix(3)));
+        match (lake.get_opts(&uri, opts).await, supported) {
+            (Ok(r), true) => assert_eq!(r.bytes().await?, "789"),
+            (Err(lakeroute::Error::Unsupported { .. }), false) => {
+                eprintln!("Azure Blob Storage: suffix ranges are not supported (as documented)");
+            }
+            (other, _) => {
+                return Err(format!(
+                    "{uri}: suffix range: unexpected {:?}",
+                    other.map(|r| r.meta)
+                )
+                .into());
+            }
+        }
+        lake.delete(&uri).await?;
+    }
+    Ok(())
+}

@@ -48,6 +48,35 @@ pub enum Error {
         end: u64,
     },
 
+    /// A partition filter or partition values that do not fit the dataset's partition columns.
+    #[error("invalid partition {input:?}: {reason}")]
+    InvalidPartition {
+        /// The filter, column or values as given.
+        input: String,
+        /// What is wrong and what to write instead.
+        reason: String,
+    },
+
+    /// The environment asked for is not declared in the catalog.
+    #[error("unknown environment {name:?}; the catalog declares: {}", known.join(", "))]
+    UnknownEnvironment {
+        /// The name asked for.
+        name: String,
+        /// The declared environments.
+        known: Vec<String>,
+    },
+
+    /// The environment in use is read-only.
+    #[error(
+        "{uri} is read-only in environment {environment:?}; write from another environment (LAKEROUTE_ENV or --env)"
+    )]
+    ReadOnly {
+        /// The URI as given.
+        uri: String,
+        /// The environment.
+        environment: String,
+    },
+
     /// No dataset with that domain, name and version is declared in the catalog.
     #[error("{}", dataset_not_found(uri, suggestions))]
     DatasetNotFound {

@@ -24,6 +24,8 @@ use crate::transfer::{self, Progress};
 
 /// The environment variable naming the catalog folder.
 pub const CATALOG_ENV: &str = "LAKEROUTE_CATALOG";
+/// The environment variable naming the environment (`dev`, `test`, `prod`, ...).
+pub const ENV_VAR: &str = "LAKEROUTE_ENV";
 
 /// One object, named the way the caller named its parent (`lake://` in, `lake://` out).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,16 +85,42 @@ pub struct Lake {
 }
 
 impl Lake {
-    /// A lake over an already loaded catalog.
+    /// A lake over an already loaded catalog, in its default environment.
     pub fn new(catalog: Catalog) -> Self {
+        let env = catalog.default_environment().map(str::to_string);
         Self {
-            router: Arc::new(Router::new(catalog)),
+            router: Arc::new(Router::new(catalog, env)),
         }
     }
 
-    /// Loads the catalog folder `dir`; fails listing every problem in it.
+    /// Loads the catalog folder `dir`, in the environment named by `LAKEROUTE_ENV` or else the
+    /// catalog's default; fails listing every problem in the catalog.
     pub fn from_catalog(dir: impl AsRef<FsPath>) -> Result<Self> {
-        Catalog::load(dir).map(Self::new)
+        let lake = Catalog::load(dir).map(Self::new)?;
+        match std::env::var(ENV_VAR) {
+            Ok(env) if !env.is_empty() => lake.with_environment(&env),
+            _ => Ok(lake),
+        }
+    }
+
+    /// The same catalog in environment `name` (declared under `environments:`).
+    pub fn with_environment(&self, name: &str) -> Result<Self> {
+        let catalog = self.catalog().clone();
+        if catalog.environment(name).is_none() {
+            let known: Vec<&str> = catalog.environments().map(|e| e.name.as_str()).collect();
+            return Err(Error::UnknownEnvironment {
+                name: name.to_string(),
+                known: known.iter().map(|s| s.to_string()).collect(),
+            });
+        }
+        Ok(Self {
+            router: Arc::new(Router::new(catalog, Some(name.to_string()))),
+        })
+    }
+
+    /// The environment in use, when the catalog declares environments.
+    pub fn environment(&self) -> Option<&str> {
+        self.router.environment()
     }
 
     /// Loads the catalog named by `LAKEROUTE_CATALOG`; with the variable unset, a lake with an
@@ -255,8 +283,7 @@ impl Lake {
         payload: PutPayload,
         mode: PutMode,
     ) -> Result<WriteInfo> {
-        let route = self.resolve(uri)?;
-        reject_prefix(&route, uri)?;
+        let route = self.writable(uri)?;
         let size = payload.content_length() as u64;
         let result = route
             .store()
@@ -278,8 +305,7 @@ impl Lake {
         reader: &mut (dyn AsyncRead + Unpin + Send),
         progress: Progress<'_>,
     ) -> Result<WriteInfo> {
-        let route = self.resolve(uri)?;
-        reject_prefix(&route, uri)?;
+        let route = self.writable(uri)?;
         let size = transfer::upload(route.store(), &route.path()?, uri, reader, progress).await?;
         Ok(WriteInfo {
             uri: route.uri().to_string(),
@@ -360,8 +386,7 @@ impl Lake {
 
     /// Deletes an object. Deleting a missing object succeeds, as on S3 and Azure.
     pub async fn delete(&self, uri: &str) -> Result<()> {
-        let route = self.resolve(uri)?;
-        reject_prefix(&route, uri)?;
+        let route = self.writable(uri)?;
         match route.store().delete(&route.path()?).await {
             Ok(()) => Ok(()),
             Err(object_store::Error::NotFound { .. }) => Ok(()),
@@ -372,6 +397,7 @@ impl Lake {
     /// Deletes every object below `uri`; returns how many were deleted.
     pub async fn delete_prefix(&self, uri: &str) -> Result<u64> {
         let route = self.resolve(uri)?;
+        route.check_writable()?;
         let prefix = route.path()?;
         let store = Arc::clone(route.store());
         let locations = store.list(Some(&prefix)).map_ok(|m| m.location).boxed();
@@ -397,9 +423,8 @@ impl Lake {
         progress: Progress<'_>,
     ) -> Result<u64> {
         let src = self.resolve(from)?;
-        let dst = self.resolve(to)?;
+        let dst = self.writable(to)?;
         reject_prefix(&src, from)?;
-        reject_prefix(&dst, to)?;
         let (src_path, dst_path) = (src.path()?, dst.path()?);
         if src.same_store(&dst) {
             let size = src
@@ -442,10 +467,8 @@ impl Lake {
     }
 
     async fn rename_mode(&self, from: &str, to: &str, mode: RenameTargetMode) -> Result<()> {
-        let src = self.resolve(from)?;
-        let dst = self.resolve(to)?;
-        reject_prefix(&src, from)?;
-        reject_prefix(&dst, to)?;
+        let src = self.writable(from)?;
+        let dst = self.writable(to)?;
         if src.same_store(&dst) {
             return src
                 .store()
@@ -486,6 +509,17 @@ fn check_range(uri: &str, range: &Range<u64>) -> Result<()> {
         });
     }
     Ok(())
+}
+
+impl Lake {
+    /// Routes a URI that is about to be written: an object (not a prefix) in a writable
+    /// environment.
+    fn writable(&self, uri: &str) -> Result<Route> {
+        let route = self.resolve(uri)?;
+        reject_prefix(&route, uri)?;
+        route.check_writable()?;
+        Ok(route)
+    }
 }
 
 fn reject_prefix(route: &Route, uri: &str) -> Result<()> {

@@ -54,18 +54,18 @@ pub(crate) struct Side {
 }
 
 impl Side {
-    fn path(&self, key: &Path) -> Path {
+    pub(crate) fn path(&self, key: &Path) -> Path {
         self.root.parts().chain(key.parts()).collect()
     }
 
-    fn strip(&self, path: &Path) -> Path {
+    pub(crate) fn strip(&self, path: &Path) -> Path {
         match path.prefix_match(&self.root) {
             Some(rest) => rest.collect(),
             None => path.clone(),
         }
     }
 
-    fn strip_meta(&self, mut meta: ObjectMeta) -> ObjectMeta {
+    pub(crate) fn strip_meta(&self, mut meta: ObjectMeta) -> ObjectMeta {
         meta.location = self.strip(&meta.location);
         meta
     }

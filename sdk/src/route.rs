@@ -14,6 +14,7 @@ use object_store::path::Path;
 use crate::catalog::{Catalog, Mirror, Provider, StorageProfile};
 use crate::error::{Error, Result};
 use crate::mirror::{MirroredStore, Side};
+use crate::overlay::OverlayStore;
 use crate::stores::{StoreKey, StoreRegistry, build_ambient_store, build_profile_store};
 use crate::uri::{DatasetId, LakeUri, PhysicalScheme, PhysicalUri, StorageUri};
 
@@ -28,6 +29,7 @@ pub struct Route {
 /// every URI into the dataset, which keeps warm resolution to a parse and a hash lookup.
 #[derive(Debug)]
 struct Target {
+    read_only: Option<String>,
     namespace: Namespace,
     profile: Option<String>,
     store: Arc<dyn ObjectStore>,
@@ -47,6 +49,7 @@ impl Target {
     ) -> Self {
         let root_text = key_root.join("/");
         Self {
+            read_only: None,
             namespace,
             profile,
             store,
@@ -123,6 +126,17 @@ impl Route {
         })
     }
 
+    /// Fails when the route leads into a read-only environment.
+    pub(crate) fn check_writable(&self) -> Result<()> {
+        match &self.target.read_only {
+            Some(env) => Err(Error::ReadOnly {
+                uri: self.uri.to_string(),
+                environment: env.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
     /// True when both routes go to the same store, so a copy can stay on the server.
     pub(crate) fn same_store(&self, other: &Route) -> bool {
         Arc::ptr_eq(&self.target.store, &other.target.store)
@@ -166,17 +180,23 @@ impl Route {
 #[derive(Debug, Default)]
 pub(crate) struct Router {
     catalog: Catalog,
+    environment: Option<String>,
     stores: StoreRegistry,
     targets: RwLock<HashMap<DatasetId, Arc<Target>>>,
 }
 
 impl Router {
-    pub(crate) fn new(catalog: Catalog) -> Self {
+    pub(crate) fn new(catalog: Catalog, environment: Option<String>) -> Self {
         Self {
             catalog,
+            environment,
             stores: StoreRegistry::default(),
             targets: RwLock::default(),
         }
+    }
+
+    pub(crate) fn environment(&self) -> Option<&str> {
+        self.environment.as_deref()
     }
 
     pub(crate) fn catalog(&self) -> &Catalog {
@@ -221,19 +241,67 @@ impl Router {
                 uri: lake.to_string(),
                 suggestions: self.catalog.suggest(id),
             })?;
-        let profile = self.catalog.profile_of(ds)?;
+        let env = self.environment.as_deref();
+        let (profile, key_root) = self.catalog.location_in(ds, env)?;
         let store = self.profile_store(profile)?;
-        let mut key_root = profile.prefix.clone();
-        key_root.extend(ds.prefix.iter().cloned());
-        if let Some(m) = &ds.mirror {
-            return self.mirrored_target(id, profile, store, key_root, m);
+        let env_settings = env.and_then(|e| self.catalog.environment(e));
+        let mut target = if let Some(parent) = env_settings.and_then(|e| e.overlay_of.as_deref()) {
+            self.overlay_target(id, profile, store, key_root, parent, ds)?
+        } else if let Some(m) = ds
+            .mirror
+            .as_ref()
+            .filter(|_| env.is_none() || env == self.catalog.default_environment())
+        {
+            // Mirrors are declared for the dataset's own location, which is the default
+            // environment's; other environments place the dataset elsewhere.
+            self.mirrored_target(id, profile, store, key_root, m)?
+        } else {
+            Target::new(
+                Namespace::Lake(id.clone()),
+                Some(profile.name.clone()),
+                store,
+                profile_base(profile),
+                key_root,
+            )
+        };
+        if env_settings.is_some_and(|e| e.read_only) {
+            target.read_only = env.map(str::to_string);
         }
+        Ok(target)
+    }
+
+    /// An overlay environment routes to an [`OverlayStore`] over the parent's location.
+    fn overlay_target(
+        &self,
+        id: &DatasetId,
+        profile: &StorageProfile,
+        store: Arc<dyn ObjectStore>,
+        key_root: Vec<String>,
+        parent_env: &str,
+        ds: &crate::Dataset,
+    ) -> Result<Target> {
+        let shown = StorageUri::Lake(id.root_uri());
+        let (parent_profile, parent_root) = self.catalog.location_in(ds, Some(parent_env))?;
+        let side =
+            |store: Arc<dyn ObjectStore>, p: &StorageProfile, root: &[String]| -> Result<Side> {
+                Ok(Side {
+                    store,
+                    root: to_path(&shown, root.iter())?,
+                    location: rooted(p, root).to_string(),
+                })
+            };
+        let child = side(store, profile, &key_root)?;
+        let parent = side(
+            self.profile_store(parent_profile)?,
+            parent_profile,
+            &parent_root,
+        )?;
         Ok(Target::new(
             Namespace::Lake(id.clone()),
             Some(profile.name.clone()),
-            store,
-            profile_base(profile),
-            key_root,
+            Arc::new(OverlayStore::new(child, parent)),
+            rooted(profile, &key_root),
+            Vec::new(),
         ))
     }
 
@@ -372,6 +440,14 @@ impl Router {
                 build_profile_store(p)
             })
     }
+}
+
+/// The physical URI of `root` in a profile's store.
+fn rooted(p: &StorageProfile, root: &[String]) -> PhysicalUri {
+    let base = profile_base(p);
+    let mut key = base.key_segments().to_vec();
+    key.extend(root.iter().cloned());
+    base.with_key(key, false)
 }
 
 /// The physical URI of a profile's store root.

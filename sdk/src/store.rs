@@ -151,6 +151,7 @@ impl ObjectStore for LakeStore {
         opts: PutMultipartOptions,
     ) -> Result<Box<dyn MultipartUpload>> {
         let (_, route) = self.route(location)?;
+        route.check_writable()?;
         route.store().put_multipart_opts(&route.path()?, opts).await
     }
 
@@ -177,6 +178,7 @@ impl ObjectStore for LakeStore {
                 async move {
                     let location = location?;
                     let (_, route) = this.route(&location)?;
+                    route.check_writable()?;
                     match route.store().delete(&route.path()?).await {
                         Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(location),
                         Err(e) => Err(e),
@@ -263,6 +265,7 @@ impl ObjectStore for LakeStore {
     async fn copy_opts(&self, from: &Path, to: &Path, options: CopyOptions) -> Result<()> {
         let (_, src) = self.route(from)?;
         let (_, dst) = self.route(to)?;
+        dst.check_writable()?;
         if src.same_store(&dst) {
             return src
                 .store()
@@ -286,6 +289,8 @@ impl ObjectStore for LakeStore {
     async fn rename_opts(&self, from: &Path, to: &Path, options: RenameOptions) -> Result<()> {
         let (_, src) = self.route(from)?;
         let (_, dst) = self.route(to)?;
+        src.check_writable()?;
+        dst.check_writable()?;
         if src.same_store(&dst) {
             return src
                 .store()

@@ -1,5 +1,6 @@
 //! Dataset descriptors: one YAML file per dataset version.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::profile::{Provider, split_prefix};
@@ -83,6 +84,9 @@ pub struct Dataset {
     pub prefix: Vec<String>,
     /// A mirror location, when the dataset is kept on two stores.
     pub mirror: Option<Mirror>,
+    /// Locations for particular environments: profile name and prefix.
+    pub env_locations: BTreeMap<String, (String, Vec<String>)>,
+    pub(crate) env_specs: Vec<(String, LocationSpec, Vec<String>)>,
     /// The descriptor file.
     pub file: PathBuf,
     /// Line of the descriptor's location, for problems about overlap.
@@ -102,7 +106,8 @@ const TOP_FIELDS: [&str; 10] = [
     "owner",
     "tags",
 ];
-const COLD_FIELDS: [&str; 6] = [
+const COLD_FIELDS: [&str; 7] = [
+    "environments",
     "format",
     "location",
     "mirror",
@@ -233,6 +238,24 @@ pub(crate) fn read_dataset(
             location,
         })
     });
+    let mut env_specs = Vec::new();
+    if let Some(envs) = cold.get("environments") {
+        match &envs.value {
+            Value::Map(entries) => {
+                for (k, v) in entries {
+                    let Some(env) = k.scalar() else { continue };
+                    let what = format!("coldStorage.environments.{env}");
+                    if let Some((spec, prefix)) = read_location(r, v, &what, &[]) {
+                        env_specs.push((env.to_string(), spec, prefix));
+                    }
+                }
+            }
+            _ => r.problem(
+                envs.mark,
+                "coldStorage.environments must map environment names to locations",
+            ),
+        }
+    }
     let loc = cold.get("location")?;
     let (location, prefix) = read_location(r, loc, "coldStorage.location", &[])?;
     Some(Dataset {
@@ -247,6 +270,8 @@ pub(crate) fn read_dataset(
         profile: String::new(),
         prefix,
         mirror,
+        env_locations: BTreeMap::new(),
+        env_specs,
         file: file.to_path_buf(),
         location_mark: loc.mark,
         location,

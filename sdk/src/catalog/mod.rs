@@ -12,6 +12,7 @@
 //! CI job sees all of them at once.
 
 mod dataset;
+mod environment;
 mod profile;
 pub(crate) mod yaml;
 
@@ -20,6 +21,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub use dataset::{Column, Dataset, Mirror};
+pub use environment::Environment;
 pub use profile::{Credentials, Provider, RetrySettings, StorageProfile};
 
 use crate::error::{Error, Result};
@@ -62,6 +64,8 @@ pub struct Catalog {
     dir: PathBuf,
     profiles: BTreeMap<String, StorageProfile>,
     datasets: BTreeMap<DatasetId, Dataset>,
+    environments: BTreeMap<String, Environment>,
+    default_environment: Option<String>,
 }
 
 impl Catalog {
@@ -108,15 +112,24 @@ impl Catalog {
         // The descriptors usually sit beside lakeroute.yaml; `descriptors: <folder>` takes them
         // from another catalog, so one set of datasets can be placed on another set of stores.
         let mut descriptor_dir = dir.to_path_buf();
-        if let Some(doc) = parse_file(&settings, &mut problems)? {
+        let mut environments = BTreeMap::new();
+        let mut default_environment = None;
+        let settings_doc = parse_file(&settings, &mut problems)?;
+        if let Some(doc) = settings_doc.as_ref() {
             let mut r = Reader::new(&settings, &mut problems);
             let valid = r.check_map(
-                &doc,
+                doc,
                 CATALOG_FILE,
-                &["storage", "description", "descriptors"],
+                &[
+                    "storage",
+                    "description",
+                    "descriptors",
+                    "environments",
+                    "default_environment",
+                ],
                 &[],
             );
-            if let Some((folder, mark)) = r.string(&doc, "descriptors", CATALOG_FILE) {
+            if let Some((folder, mark)) = r.string(doc, "descriptors", CATALOG_FILE) {
                 let folder = dir.join(profile::expand_env(&folder));
                 if folder.is_dir() {
                     descriptor_dir = folder;
@@ -136,6 +149,21 @@ impl Catalog {
                         {
                             profiles.insert(name.to_string(), p);
                         }
+                        // Per-environment overrides become derived profiles named `name@env`.
+                        if let Some(yaml::Value::Map(envs)) =
+                            node.get("environments").map(|e| &e.value)
+                        {
+                            for (env, over) in envs {
+                                let Some(env) = env.scalar() else { continue };
+                                let derived = environment::merged(node, over, "environments");
+                                let label = format!("{name}@{env}");
+                                if let Some(p) = profile::read_profile(
+                                    &mut r, &label, &derived, &settings, &abs_dir,
+                                ) {
+                                    profiles.insert(label, p);
+                                }
+                            }
+                        }
                     }
                 }
                 Some((storage, _)) if valid && !storage.is_null() => {
@@ -145,6 +173,22 @@ impl Catalog {
             }
         }
 
+        if let Some(doc) = settings_doc.as_ref() {
+            let mut r = Reader::new(&settings, &mut problems);
+            if let Some(node) = doc.get("environments") {
+                environments = environment::read_environments(&mut r, node);
+            }
+            if let Some((name, mark)) = r.string(doc, "default_environment", CATALOG_FILE) {
+                if environments.contains_key(&name) {
+                    default_environment = Some(name);
+                } else {
+                    r.problem(
+                        mark,
+                        format!("default_environment {name:?} is not declared under environments"),
+                    );
+                }
+            }
+        }
         let mut files = Vec::new();
         collect_yaml_files(&descriptor_dir, &mut files)?;
         files.sort();
@@ -192,10 +236,64 @@ impl Catalog {
             dir: abs_dir,
             profiles,
             datasets,
+            environments,
+            default_environment,
         };
         catalog.check_overlaps(&mut problems);
+        catalog.check_environments(&mut problems);
         problems.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
         Ok((catalog, problems))
+    }
+
+    /// Every declared environment, by name.
+    pub fn environments(&self) -> impl Iterator<Item = &Environment> {
+        self.environments.values()
+    }
+
+    /// The environment with this name.
+    pub fn environment(&self, name: &str) -> Option<&Environment> {
+        self.environments.get(name)
+    }
+
+    /// The environment used when none is chosen (`default_environment`).
+    pub fn default_environment(&self) -> Option<&str> {
+        self.default_environment.as_deref()
+    }
+
+    /// Where a dataset lives in environment `env` (`None`: the declared location): the profile
+    /// (with its overrides for `env`) and the key segments of the dataset root in its store.
+    pub fn location_in(
+        &self,
+        ds: &Dataset,
+        env: Option<&str>,
+    ) -> Result<(&StorageProfile, Vec<String>)> {
+        let (profile_name, dataset_prefix, env_prefix) = match env {
+            Some(e) => match ds.env_locations.get(e) {
+                Some((p, prefix)) => (p.as_str(), prefix.as_slice(), &[][..]),
+                None => (
+                    ds.profile.as_str(),
+                    ds.prefix.as_slice(),
+                    self.environments
+                        .get(e)
+                        .map(|x| x.prefix.as_slice())
+                        .unwrap_or(&[]),
+                ),
+            },
+            None => (ds.profile.as_str(), ds.prefix.as_slice(), &[][..]),
+        };
+        let derived = env.map(|e| format!("{profile_name}@{e}"));
+        let profile = derived
+            .as_deref()
+            .and_then(|d| self.profiles.get(d))
+            .or_else(|| self.profiles.get(profile_name))
+            .ok_or_else(|| Error::UnknownProfile {
+                name: profile_name.to_string(),
+                needed_by: format!("dataset {}", ds.id),
+            })?;
+        let mut root = profile.prefix.clone();
+        root.extend(env_prefix.iter().cloned());
+        root.extend(dataset_prefix.iter().cloned());
+        Ok((profile, root))
     }
 
     /// The catalog folder (absolute), or empty for [`Catalog::empty`].
@@ -256,6 +354,49 @@ impl Catalog {
         parts.extend(p.prefix.iter().cloned());
         parts.extend(ds.prefix.iter().cloned());
         Some((store, parts))
+    }
+
+    /// Descriptors may only name declared environments, and an overlay environment must write
+    /// somewhere other than the environment it overlays.
+    fn check_environments(&self, problems: &mut Vec<Problem>) {
+        for ds in self.datasets.values() {
+            for env in ds.env_locations.keys() {
+                if !self.environments.contains_key(env) {
+                    problems.push(Problem {
+                        file: ds.file.clone(),
+                        line: ds.location_mark.line,
+                        column: ds.location_mark.col,
+                        message: format!("coldStorage.environments names {env:?}, which lakeroute.yaml does not declare"),
+                    });
+                }
+            }
+            for env in self.environments.values() {
+                let Some(parent) = env.overlay_of.as_deref() else {
+                    continue;
+                };
+                let here = self
+                    .location_in(ds, Some(&env.name))
+                    .map(|(p, r)| (store_identity(p), p.prefix.clone(), r));
+                let there = self
+                    .location_in(ds, Some(parent))
+                    .map(|(p, r)| (store_identity(p), p.prefix.clone(), r));
+                if let (Ok(((s1, base1), _, r1)), Ok(((s2, base2), _, r2))) = (here, there) {
+                    let full1: Vec<String> = base1.into_iter().chain(r1).collect();
+                    let full2: Vec<String> = base2.into_iter().chain(r2).collect();
+                    if s1 == s2 && (full1.starts_with(&full2) && full1.len() == full2.len()) {
+                        problems.push(Problem {
+                            file: ds.file.clone(),
+                            line: ds.location_mark.line,
+                            column: ds.location_mark.col,
+                            message: format!(
+                                "dataset {} would write to {parent}'s location in overlay environment {}; give {} a prefix in lakeroute.yaml or the dataset a location for it",
+                                ds.id, env.name, env.name
+                            ),
+                        });
+                    }
+                }
+            }
+        }
     }
 
     /// The physical roots a dataset occupies: its location, and its mirror's.
@@ -369,10 +510,18 @@ fn bind_location(
     };
     ds.profile = profile;
     if let Some(m) = ds.mirror.as_mut() {
-        let Some(profile) = bind(r, &m.location, &mut m.prefix, declared_at, profiles) else {
+        let Some(profile) = bind(r, &m.location, &mut m.prefix, declared_at.clone(), profiles)
+        else {
             return false;
         };
         m.profile = profile;
+    }
+    for (env, spec, prefix) in ds.env_specs.clone() {
+        let mut prefix = prefix;
+        let Some(profile) = bind(r, &spec, &mut prefix, declared_at.clone(), profiles) else {
+            return false;
+        };
+        ds.env_locations.insert(env, (profile, prefix));
     }
     true
 }

@@ -216,7 +216,8 @@ impl StorageProfile {
     }
 }
 
-const FIELDS: [&str; 19] = [
+const FIELDS: [&str; 20] = [
+    "environments",
     "max_retries",
     "retry_timeout",
     "connect_timeout",

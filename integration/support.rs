@@ -84,6 +84,23 @@ pub fn servers() -> Option<Servers> {
     })
 }
 
+/// The tools venv's Python (with pyarrow), for checks that engines read what lakeroute wrote.
+/// Like [`servers`]: panics under `CI=true` when missing, else prints why and returns `None`.
+pub fn python() -> Option<PathBuf> {
+    let found = setting("LAKEROUTE_IT_PYTHON")
+        .map(PathBuf::from)
+        .filter(|p| p.exists());
+    if found.is_none() {
+        let why = "the integration tools' Python (with pyarrow) is missing; run integration/start";
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true: {why}"
+        );
+        eprintln!("SKIPPED: {why}");
+    }
+    found
+}
+
 /// The `storage:` entries for an S3 profile and an Azure profile on these servers.
 pub fn profiles(s: &Servers, s3_endpoint: &str) -> String {
     format!(

@@ -25,6 +25,7 @@ type Error = Box<dyn std::error::Error + Send + Sync>;
 
 const SOURCE: &str = "lake://finance/customer/v1/";
 const MIRROR: &str = "lake://marketing/customer_snapshot/v1/";
+const ORDERS: &str = "lake://ecommerce/orders/v2/";
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -43,7 +44,9 @@ async fn main() -> Result<(), Error> {
     }
 
     // The job overwrites its output: start both datasets empty, so reruns print the same.
-    let cleared = lake.delete_prefix(SOURCE).await? + lake.delete_prefix(MIRROR).await?;
+    let cleared = lake.delete_prefix(SOURCE).await?
+        + lake.delete_prefix(MIRROR).await?
+        + lake.delete_prefix(ORDERS).await?;
     if cleared > 0 {
         println!("\nreset     removed {cleared} objects left by an earlier run");
     }
@@ -126,6 +129,20 @@ async fn main() -> Result<(), Error> {
     if mirrored.len() != files.len() {
         return Err(format!("copied {} files, found {}", files.len(), mirrored.len()).into());
     }
+
+    // 5. Orders land on the azure side, partitioned by day, for the helloworld job to read.
+    let mut order_rows = 0;
+    for (day, n) in [("2024-06-01", 40), ("2024-06-02", 25)] {
+        let people: Vec<(&str, Option<&str>)> =
+            (0..n).map(|_| ("Ada Lovelace", Some("order"))).collect();
+        let uri = lake.partition_file_uri(ORDERS, &[Some(day)], "part-0.parquet")?;
+        lake.put(&uri, parquet_bytes(&people)?.into()).await?;
+        order_rows += n;
+    }
+    println!(
+        "\norders    {order_rows} rows in 2 partitions on {}",
+        provider_of(&lake, ORDERS)?
+    );
 
     println!(
         "\ndone: wrote {} rows in {} partitions ({bytes} bytes) on {source_provider}, read {read_rows} rows back, copied {copied} bytes to {mirror_provider}",

@@ -57,6 +57,15 @@ pub enum Error {
         reason: String,
     },
 
+    /// A job cannot be planned as asked.
+    #[error("cannot plan job {job:?}: {reason}")]
+    InvalidJob {
+        /// The job's name.
+        job: String,
+        /// What is wrong and what to do.
+        reason: String,
+    },
+
     /// The environment asked for is not declared in the catalog.
     #[error("unknown environment {name:?}; the catalog declares: {}", known.join(", "))]
     UnknownEnvironment {

@@ -49,6 +49,8 @@ mod lake;
 mod mirror;
 mod overlay;
 pub mod partition;
+pub mod plan;
+pub mod pricing;
 mod route;
 mod secret;
 mod store;
@@ -57,7 +59,9 @@ pub mod sync;
 mod transfer;
 mod uri;
 
-pub use catalog::{Catalog, Dataset, Environment, Mirror, Problem, Provider, StorageProfile};
+pub use catalog::{
+    Catalog, Cluster, Dataset, Environment, Job, Mirror, Problem, Provider, StorageProfile,
+};
 pub use error::{Error, Result};
 pub use lake::{CATALOG_ENV, ENV_VAR, Lake, Listing, ObjectInfo, WriteInfo};
 pub use mirror::{MirrorWrites, MirroredStore, ServedBy};

@@ -13,6 +13,7 @@
 
 mod dataset;
 mod environment;
+mod job;
 mod profile;
 pub(crate) mod yaml;
 
@@ -22,9 +23,11 @@ use std::path::{Path, PathBuf};
 
 pub use dataset::{Column, Dataset, Mirror};
 pub use environment::Environment;
+pub use job::{Cluster, Framework, Job, JobDataset};
 pub use profile::{Credentials, Provider, RetrySettings, StorageProfile};
 
 use crate::error::{Error, Result};
+use crate::pricing::PriceTable;
 use crate::uri::DatasetId;
 use dataset::LocationSpec;
 use yaml::{Mark, Reader};
@@ -66,6 +69,9 @@ pub struct Catalog {
     datasets: BTreeMap<DatasetId, Dataset>,
     environments: BTreeMap<String, Environment>,
     default_environment: Option<String>,
+    clusters: BTreeMap<String, Cluster>,
+    prices: PriceTable,
+    jobs: Vec<Job>,
 }
 
 impl Catalog {
@@ -114,6 +120,9 @@ impl Catalog {
         let mut descriptor_dir = dir.to_path_buf();
         let mut environments = BTreeMap::new();
         let mut default_environment = None;
+        let mut clusters = BTreeMap::new();
+        let mut prices = PriceTable::default();
+        let mut jobs = Vec::new();
         let settings_doc = parse_file(&settings, &mut problems)?;
         if let Some(doc) = settings_doc.as_ref() {
             let mut r = Reader::new(&settings, &mut problems);
@@ -126,6 +135,8 @@ impl Catalog {
                     "descriptors",
                     "environments",
                     "default_environment",
+                    "clusters",
+                    "prices",
                 ],
                 &[],
             );
@@ -178,6 +189,15 @@ impl Catalog {
             if let Some(node) = doc.get("environments") {
                 environments = environment::read_environments(&mut r, node);
             }
+            if let Some(node) = doc.get("clusters") {
+                clusters = job::read_clusters(&mut r, node)
+                    .into_iter()
+                    .map(|c| (c.name.clone(), c))
+                    .collect();
+            }
+            if let Some(node) = doc.get("prices") {
+                read_prices(&mut r, node, &mut prices);
+            }
             if let Some((name, mark)) = r.string(doc, "default_environment", CATALOG_FILE) {
                 if environments.contains_key(&name) {
                     default_environment = Some(name);
@@ -208,6 +228,10 @@ impl Catalog {
                 .and_then(|p| p.file_name())
                 .and_then(|n| n.to_str());
             let mut r = Reader::new(file, &mut problems);
+            if job::is_job(&doc) {
+                jobs.extend(job::read_job(&mut r, &doc, file));
+                continue;
+            }
             if let Some(ds) = dataset::read_dataset(&mut r, &doc, file, folder_domain) {
                 loaded.push((ds, doc.mark));
             }
@@ -238,11 +262,64 @@ impl Catalog {
             datasets,
             environments,
             default_environment,
+            clusters,
+            prices,
+            jobs: Vec::new(),
         };
+        for j in &jobs {
+            problems.extend(job::check_job(&catalog, j, catalog.default_environment()));
+        }
+        let mut catalog = catalog;
+        catalog.jobs = jobs;
         catalog.check_overlaps(&mut problems);
         catalog.check_environments(&mut problems);
         problems.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
         Ok((catalog, problems))
+    }
+
+    /// Every declared cluster, by name.
+    pub fn clusters(&self) -> impl Iterator<Item = &Cluster> {
+        self.clusters.values()
+    }
+
+    /// The cluster with this name.
+    pub fn cluster(&self, name: &str) -> Option<&Cluster> {
+        self.clusters.get(name)
+    }
+
+    /// The egress price table (defaults, with the catalog's overrides).
+    pub fn prices(&self) -> &PriceTable {
+        &self.prices
+    }
+
+    /// Job descriptors found in the catalog folder (files with `specVersion`).
+    pub fn jobs(&self) -> &[Job] {
+        &self.jobs
+    }
+
+    /// Reads a job descriptor file and checks it against this catalog, collecting every problem.
+    pub fn check_job_file(
+        &self,
+        file: &Path,
+        env: Option<&str>,
+    ) -> Result<(Option<Job>, Vec<Problem>)> {
+        let mut problems = Vec::new();
+        let Some(doc) = parse_file(file, &mut problems)? else {
+            if problems.is_empty() {
+                return Err(Error::Io {
+                    action: "reading job descriptor",
+                    path: file.to_path_buf(),
+                    source: std::io::Error::from(std::io::ErrorKind::NotFound),
+                });
+            }
+            return Ok((None, problems));
+        };
+        let mut r = Reader::new(file, &mut problems);
+        let job = job::read_job(&mut r, &doc, file);
+        if let Some(j) = &job {
+            problems.extend(job::check_job(self, j, env));
+        }
+        Ok((job, problems))
     }
 
     /// Every declared environment, by name.
@@ -591,6 +668,40 @@ fn bind(
                     let name = p.name.clone();
                     profiles.entry(name.clone()).or_insert(p);
                     Some(name)
+                }
+            }
+        }
+    }
+}
+
+fn read_prices(r: &mut Reader<'_>, node: &yaml::Node, prices: &mut PriceTable) {
+    if !r.check_map(
+        node,
+        "prices",
+        &["egress_internet", "egress_cross_region", "source"],
+        &[],
+    ) {
+        return;
+    }
+    for (key, table) in [
+        ("egress_internet", &mut prices.egress_internet),
+        ("egress_cross_region", &mut prices.egress_cross_region),
+    ] {
+        let Some(m) = node.get(key) else { continue };
+        let what = format!("prices.{key}");
+        if !r.check_map(m, &what, &["aws", "azure"], &[]) {
+            continue;
+        }
+        for (provider, name) in [(Provider::Aws, "aws"), (Provider::Azure, "azure")] {
+            if let Some((v, mark)) = r.string(m, name, &what) {
+                match v.parse::<f64>() {
+                    Ok(x) if x >= 0.0 => {
+                        table.insert(provider, x);
+                    }
+                    _ => r.problem(
+                        mark,
+                        format!("{what}.{name}: {v:?} is not a price in dollars per GB"),
+                    ),
                 }
             }
         }

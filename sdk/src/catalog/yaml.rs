@@ -169,9 +169,16 @@ impl MarkedEventReceiver for Builder {
             )),
             Event::SequenceEnd | Event::MappingEnd => {
                 if let Some(frame) = self.stack.pop() {
-                    let (node, anchor) = match frame {
+                    let (mut node, anchor) = match frame {
                         Frame::Seq(node, anchor) | Frame::Map(node, anchor, _) => (node, anchor),
                     };
+                    // A block mapping's start event is marked after its first key; its first
+                    // key is where a reader looks for it.
+                    if let Value::Map(entries) = &node.value
+                        && let Some((first, _)) = entries.first()
+                    {
+                        node.mark = first.mark;
+                    }
                     self.push_value(node, anchor);
                 }
             }

@@ -33,6 +33,11 @@ struct Cli {
     #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
     output: Format,
 
+    /// Environment (dev, test, prod, ... as the catalog declares); default LAKEROUTE_ENV, then
+    /// the catalog's default_environment.
+    #[arg(long = "env", global = true, value_name = "NAME")]
+    environment: Option<String>,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -108,10 +113,41 @@ enum Command {
         #[arg(short, long)]
         recursive: bool,
     },
-    /// Check a catalog folder; exit 1 listing every problem, 0 when clean.
+    /// Check a catalog folder (datasets, profiles, jobs in it) and any extra job descriptors;
+    /// exit 1 listing every problem, 0 when clean.
     Validate {
         /// The catalog folder (defaults to --catalog).
         dir: Option<PathBuf>,
+        /// Job descriptors kept outside the catalog folder.
+        jobs: Vec<PathBuf>,
+    },
+    /// List a dataset's Hive-style partitions, level by level, optionally filtered.
+    Partitions {
+        /// The dataset (lake://domain/name/vN).
+        uri: String,
+        /// Filters: column=value, or column=v1|v2 for IN; repeat or separate with commas.
+        #[arg(long = "where", value_name = "FILTERS", value_delimiter = ',')]
+        filters: Vec<String>,
+        /// Also list the files of each chosen partition.
+        #[arg(long)]
+        files: bool,
+    },
+    /// Plan a job: physical locations, engine configuration and egress for its cluster.
+    Plan {
+        /// The job descriptor (YAML).
+        job: PathBuf,
+        /// Plan for this cluster instead of the job's.
+        #[arg(long)]
+        cluster: Option<String>,
+        /// Rank every declared cluster by estimated egress dollars.
+        #[arg(long)]
+        advise: bool,
+        /// Write static keys into the configuration (they are referred to by default).
+        #[arg(long)]
+        inline_credentials: bool,
+        /// Do not list the datasets (no requests; sizes and dollars unknown).
+        #[arg(long)]
+        no_sizes: bool,
     },
     /// Questions about the catalog.
     Catalog {
@@ -156,14 +192,22 @@ fn open_lake(catalog: Option<&PathBuf>) -> Result<Lake> {
 }
 
 async fn run(cli: Cli, out: &Output) -> Result<ExitCode> {
-    if let Command::Validate { dir } = &cli.command {
+    if let Command::Validate { dir, jobs } = &cli.command {
         let Some(dir) = dir.as_ref().or(cli.catalog.as_ref()) else {
             return Err(Error::InvalidUri {
                 uri: String::new(),
                 reason: "validate needs a catalog folder: lakeroute validate DIR".into(),
             });
         };
-        let (catalog, problems) = Catalog::check(dir)?;
+        let (catalog, mut problems) = Catalog::check(dir)?;
+        let env = cli
+            .environment
+            .as_deref()
+            .or(catalog.default_environment())
+            .map(str::to_string);
+        for job in jobs {
+            problems.extend(catalog.check_job_file(job, env.as_deref())?.1);
+        }
         out.validation(dir, &catalog, &problems);
         return Ok(if problems.is_empty() {
             ExitCode::SUCCESS
@@ -172,6 +216,10 @@ async fn run(cli: Cli, out: &Output) -> Result<ExitCode> {
         });
     }
     let lake = open_lake(cli.catalog.as_ref())?;
+    let lake = match &cli.environment {
+        Some(env) => lake.with_environment(env)?,
+        None => lake,
+    };
     match cli.command {
         Command::Resolve { uri } => out.route(&lake.resolve(&uri)?, lake.catalog()),
         Command::Ls { uri, recursive } => {
@@ -270,6 +318,48 @@ async fn run(cli: Cli, out: &Output) -> Result<ExitCode> {
         Command::Catalog {
             command: CatalogCommand::List,
         } => out.catalog(lake.catalog()),
+        Command::Partitions {
+            uri,
+            filters,
+            files,
+        } => {
+            let filters = filters
+                .iter()
+                .filter(|f| !f.trim().is_empty())
+                .map(|f| lakeroute::partition::Filter::parse(f))
+                .collect::<Result<Vec<_>>>()?;
+            let found = lake.partitions(&uri, &filters).await?;
+            let mut listed = Vec::new();
+            for p in &found {
+                let f = if files {
+                    lake.list_all(&p.uri).await?
+                } else {
+                    Vec::new()
+                };
+                listed.push((p.clone(), f));
+            }
+            out.partitions(&listed);
+        }
+        Command::Plan {
+            job,
+            cluster,
+            advise,
+            inline_credentials,
+            no_sizes,
+        } => {
+            let job = lake.load_job(&job)?;
+            if advise {
+                out.advice(&job.name, &lake.advise(&job).await?);
+            } else {
+                let mut options = lakeroute::plan::PlanOptions::default()
+                    .with_inline_credentials(inline_credentials)
+                    .with_skip_sizes(no_sizes);
+                if let Some(c) = cluster {
+                    options = options.with_cluster(c);
+                }
+                out.plan(&lake.plan(&job, &options).await?);
+            }
+        }
         Command::Validate { .. } => {}
     }
     Ok(ExitCode::SUCCESS)

@@ -87,6 +87,135 @@ impl Output {
         }
     }
 
+    pub(crate) fn partitions(&self, found: &[(lakeroute::partition::Partition, Vec<ObjectInfo>)]) {
+        if self.json {
+            self.print_json(&Value::Array(
+                found
+                    .iter()
+                    .map(|(p, files)| {
+                        json!({
+                            "uri": p.uri,
+                            "values": p.values.iter().map(|v| json!({"column": v.column, "value": v.value})).collect::<Vec<_>>(),
+                            "files": files.iter().map(object_json).collect::<Vec<_>>(),
+                        })
+                    })
+                    .collect(),
+            ));
+            return;
+        }
+        for (p, files) in found {
+            let values: Vec<String> = p
+                .values
+                .iter()
+                .map(|v| format!("{}={}", v.column, v.value.as_deref().unwrap_or("(null)")))
+                .collect();
+            println!("{}  {}", values.join(" "), p.uri);
+            for f in files {
+                println!("    {}", object_line(f));
+            }
+        }
+        println!("{} partition(s)", found.len());
+    }
+
+    pub(crate) fn plan(&self, plan: &lakeroute::plan::JobPlan) {
+        if self.json {
+            self.print_json(&plan.to_json());
+            return;
+        }
+        let c = &plan.cluster;
+        println!(
+            "job {} on cluster {} ({}/{}, {}){}",
+            plan.job,
+            c.name,
+            c.provider,
+            c.region.as_deref().unwrap_or("?"),
+            c.engine.as_deref().unwrap_or("engine not given"),
+            plan.environment
+                .as_deref()
+                .map(|e| format!(" in environment {e}"))
+                .unwrap_or_default()
+        );
+        for d in plan.sources.iter().chain(plan.sink.iter()) {
+            let kind = if d.role == "read" { "source" } else { "sink" };
+            println!("\n{kind} {} ({})", d.id.root_uri(), d.role);
+            let parts = if d.partitioning_columns.is_empty() {
+                String::new()
+            } else {
+                format!(", partitioned by {}", d.partitioning_columns.join(", "))
+            };
+            println!(
+                "  location         {} {}  ({}{parts}; profile {})",
+                d.place, d.physical, d.format, d.profile
+            );
+            println!("  credentials      {}", d.credentials);
+            println!("  spark            {}", d.spark_uri);
+            for (k, v) in &d.spark_conf {
+                println!("    --conf {k}={v}");
+            }
+            println!("  polars/delta-rs  {}", d.object_store_uri);
+            println!(
+                "    storage_options={}",
+                serde_json::to_string(&d.storage_options).unwrap_or_default()
+            );
+            println!("  fsspec           {}", d.fsspec_uri);
+            println!("    storage_options={}", d.fsspec_options);
+            let size = d
+                .bytes
+                .map_or("unknown".to_string(), |b| format!("{b} bytes"));
+            if d.role == "read" {
+                println!(
+                    "  size             {size}; egress to the cluster ${:.4}/GB = {}",
+                    d.egress_per_gb,
+                    dollars(d.egress_dollars)
+                );
+            } else {
+                println!("  size             {size} now");
+            }
+        }
+        println!(
+            "\negress estimate: {} bytes cross a region or cloud boundary, {} ({})",
+            plan.egress_bytes,
+            dollars(plan.egress_dollars),
+            lakeroute::pricing::PRICE_SOURCE
+        );
+        for w in &plan.warnings {
+            println!("warning: {w}");
+        }
+    }
+
+    pub(crate) fn advice(&self, job: &str, advice: &[lakeroute::plan::ClusterAdvice]) {
+        if self.json {
+            self.print_json(&json!({
+                "job": job,
+                "clusters": advice.iter().map(|a| json!({
+                    "cluster": a.cluster.name,
+                    "provider": a.cluster.provider.as_str(),
+                    "region": a.cluster.region,
+                    "bytes_crossing": a.bytes_crossing,
+                    "egress_dollars": a.egress_dollars,
+                    "cross_cloud_sources": a.cross_cloud_sources,
+                })).collect::<Vec<_>>(),
+            }));
+            return;
+        }
+        println!("clusters for job {job}, cheapest egress first:");
+        for (i, a) in advice.iter().enumerate() {
+            println!(
+                "{:>3}. {:<12} {:<22} {:<14} {} bytes crossing, {} cross-cloud source(s)",
+                i + 1,
+                a.cluster.name,
+                format!(
+                    "{}/{}",
+                    a.cluster.provider,
+                    a.cluster.region.as_deref().unwrap_or("?")
+                ),
+                dollars(a.egress_dollars),
+                a.bytes_crossing,
+                a.cross_cloud_sources
+            );
+        }
+    }
+
     pub(crate) fn sync(&self, r: &lakeroute::SyncReport) {
         if self.json {
             self.print_json(&json!({"copied": r.copied, "skipped": r.skipped, "bytes": r.bytes}));
@@ -127,9 +256,10 @@ impl Output {
         }
         if problems.is_empty() {
             println!(
-                "catalog {}: {datasets} dataset(s), {} storage profile(s), no problems",
+                "catalog {}: {datasets} dataset(s), {} storage profile(s), {} job(s), no problems",
                 dir.display(),
-                catalog.profiles().count()
+                catalog.profiles().count(),
+                catalog.jobs().len()
             );
         } else {
             eprintln!(
@@ -209,6 +339,19 @@ impl Output {
         println!("{} dataset(s): {}", rows.len(), counts.join(", "));
         let places: Vec<String> = per_place.iter().map(|(p, n)| format!("{p} {n}")).collect();
         println!("by provider/region: {}", places.join(", "));
+    }
+}
+
+/// Dollars with enough digits to see small amounts: $12.34, $0.0031, $2.2e-7.
+fn dollars(x: f64) -> String {
+    if x == 0.0 {
+        "$0".into()
+    } else if x >= 0.01 {
+        format!("${x:.2}")
+    } else if x >= 1e-4 {
+        format!("${x:.5}")
+    } else {
+        format!("${x:.1e}")
     }
 }
 

@@ -1,0 +1,312 @@
+//! Job descriptors: the seed job plans with correct URIs and settings for an AWS and an Azure
+//! cluster, clusters are ranked by egress, and job problems are reported with positions.
+
+use lakeroute::Lake;
+use lakeroute::plan::PlanOptions;
+use lakeroute_tests::TempCatalog;
+
+type TestResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
+
+const HELLOWORLD: &str = "\
+specVersion: v1
+name: helloworld
+sources:
+  - domain: Finance
+    name: customer
+    version: v1
+  - domain: Ecommerce
+    name: orders
+    version: v2
+sink:
+  domain: Marketing
+  name: most_spending_customer
+  version: v1
+framework:
+  kind: spark-3.4.1-k8s-livy-scala
+  cluster: azure1
+  entrypointClass: io.contoso.app.HelloWorld
+  dependencies: []
+";
+
+const CUSTOMER: &str = "\
+version: v3
+type: parallelread
+entityName: customer
+entityVersion: v1
+domain: finance
+coldStorage:
+  format: parquet
+  location:
+    bucket: finance-customer
+    prefix: bronze
+    provider: aws
+  partitioningColumns: [country]
+";
+
+fn descriptor(domain: &str, name: &str, version: u32, profile: &str, prefix: &str) -> String {
+    format!(
+        "entityName: {name}\nentityVersion: v{version}\ndomain: {domain}\ncoldStorage:\n  format: parquet\n  location: {{storage: {profile}, prefix: {prefix}}}\n"
+    )
+}
+
+/// Real cloud profiles; the plan runs with `skip_sizes`, so nothing is contacted.
+fn cloud_catalog() -> std::io::Result<TempCatalog> {
+    let settings = "\
+clusters:
+  azure1: {provider: azure, region: westeurope, engine: spark-3.4.1}
+  aws1: {provider: aws, region: us-east-1, engine: spark-3.4.1}
+storage:
+  shop:
+    provider: azure
+    account: contososhop
+    container: lake
+    region: westeurope
+  marketing:
+    provider: azure
+    account: contosomkt
+    container: gold
+    region: westeurope
+    credentials: {account_key: c2VjcmV0LWtleS1kby1ub3QtcHJpbnQ=}
+  finance-customer:
+    provider: aws
+    bucket: finance-customer
+    region: us-east-1
+    credentials: {access_key_id: AKIAEXAMPLE, secret_access_key: never-print-this-secret}
+";
+    TempCatalog::new(&[
+        ("lakeroute.yaml", settings),
+        ("finance/customer.yaml", CUSTOMER),
+        (
+            "ecommerce/orders.yaml",
+            &descriptor("ecommerce", "orders", 2, "shop", "orders"),
+        ),
+        (
+            "marketing/msc.yaml",
+            &descriptor("marketing", "most_spending_customer", 1, "marketing", "msc"),
+        ),
+        ("jobs/helloworld.yaml", HELLOWORLD),
+    ])
+}
+
+#[tokio::test]
+async fn the_seed_job_plans_for_an_azure_and_an_aws_cluster() -> TestResult {
+    let cat = cloud_catalog()?;
+    let lake = cat.lake()?;
+    assert_eq!(
+        lake.catalog().jobs().len(),
+        1,
+        "the job in the catalog folder is found and valid"
+    );
+    let job = lake.load_job(&cat.file("jobs/helloworld.yaml"))?;
+    let offline = PlanOptions::default().with_skip_sizes(true);
+
+    let plan = lake.plan(&job, &offline).await?;
+    assert_eq!(plan.cluster.name, "azure1");
+    let customer = &plan.sources[0];
+    assert_eq!(customer.spark_uri, "s3a://finance-customer/bronze/");
+    assert_eq!(customer.object_store_uri, "s3://finance-customer/bronze/");
+    assert_eq!(
+        customer.spark_conf["spark.hadoop.fs.s3a.bucket.finance-customer.endpoint.region"],
+        "us-east-1"
+    );
+    assert_eq!(
+        customer.spark_conf["spark.hadoop.fs.s3a.bucket.finance-customer.aws.credentials.provider"],
+        "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider"
+    );
+    assert_eq!(customer.storage_options["aws_region"], "us-east-1");
+    assert!(customer.credentials.contains("not inlined"));
+    assert_eq!(
+        customer.egress_per_gb, 0.09,
+        "aws to azure is internet egress"
+    );
+    assert!(
+        plan.warnings
+            .iter()
+            .any(|w| w.contains("cross-cloud read: lake://finance/customer/v1"))
+    );
+
+    let orders = &plan.sources[1];
+    assert_eq!(
+        orders.spark_uri,
+        "abfss://lake@contososhop.dfs.core.windows.net/orders/"
+    );
+    assert_eq!(
+        orders.spark_conf["spark.hadoop.fs.azure.account.auth.type.contososhop.dfs.core.windows.net"],
+        "OAuth"
+    );
+    assert_eq!(
+        orders.spark_conf["spark.hadoop.fs.azure.account.oauth.provider.type.contososhop.dfs.core.windows.net"],
+        "org.apache.hadoop.fs.azurebfs.oauth2.MsiTokenProvider"
+    );
+    assert_eq!(
+        orders.storage_options["azure_storage_account_name"],
+        "contososhop"
+    );
+    assert_eq!(orders.fsspec_uri, "abfs://lake/orders/");
+    assert_eq!(orders.fsspec_options["account_name"], "contososhop");
+    assert_eq!(orders.egress_per_gb, 0.0, "same region, same cloud");
+    let sink = plan.sink.as_ref().ok_or("no sink")?;
+    assert_eq!(sink.role, "read-write");
+    assert_eq!(
+        sink.spark_uri,
+        "abfss://gold@contosomkt.dfs.core.windows.net/msc/"
+    );
+
+    // Nothing secret in the plan unless asked for.
+    let text = plan.to_json().to_string();
+    assert!(
+        !text.contains("never-print-this-secret")
+            && !text.contains("c2VjcmV0LWtleS1kby1ub3QtcHJpbnQ="),
+        "{text}"
+    );
+    let inlined = lake
+        .plan(&job, &offline.clone().with_inline_credentials(true))
+        .await?;
+    let text = inlined.to_json().to_string();
+    assert!(
+        text.contains("never-print-this-secret")
+            && text.contains("c2VjcmV0LWtleS1kby1ub3QtcHJpbnQ=")
+    );
+
+    // The same job on the AWS cluster: the Azure data now crosses clouds.
+    let plan = lake
+        .plan(&job, &offline.clone().with_cluster("aws1"))
+        .await?;
+    assert_eq!(plan.sources[0].egress_per_gb, 0.0);
+    assert_eq!(plan.sources[1].egress_per_gb, 0.0875);
+    assert!(
+        plan.warnings
+            .iter()
+            .any(|w| w.contains("cross-cloud write"))
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn advice_ranks_clusters_by_egress_dollars() -> TestResult {
+    let data = tempfile::tempdir()?;
+    let settings = format!(
+        "\
+clusters:
+  azure1: {{provider: azure, region: westeurope}}
+  azure-us: {{provider: azure, region: eastus}}
+  aws1: {{provider: aws, region: us-east-1}}
+prices:
+  egress_cross_region: {{azure: 0.05}}
+storage:
+  aws-lake: {{provider: local, emulates: aws, region: us-east-1, root: {root}/aws, buckets: [finance-customer]}}
+  azure-lake: {{provider: local, emulates: azure, region: westeurope, root: {root}/azure}}
+",
+        root = data.path().display()
+    );
+    let cat = TempCatalog::new(&[
+        ("lakeroute.yaml", settings.as_str()),
+        ("finance/customer.yaml", CUSTOMER),
+        (
+            "ecommerce/orders.yaml",
+            &descriptor("ecommerce", "orders", 2, "azure-lake", "orders"),
+        ),
+        (
+            "marketing/msc.yaml",
+            &descriptor(
+                "marketing",
+                "most_spending_customer",
+                1,
+                "azure-lake",
+                "msc",
+            ),
+        ),
+    ])?;
+    let lake = Lake::from_catalog(cat.path())?;
+    // 1 MiB of customers on "aws", 10 MiB of orders on "azure".
+    lake.put(
+        "lake://finance/customer/v1/country=IT/a.parquet",
+        vec![0u8; 1 << 20].into(),
+    )
+    .await?;
+    lake.put(
+        "lake://ecommerce/orders/v2/day=1/b.parquet",
+        vec![0u8; 10 << 20].into(),
+    )
+    .await?;
+    std::fs::write(cat.file("job.yaml"), HELLOWORLD)?;
+    let job = lake.load_job(&cat.file("job.yaml"))?;
+    let advice = lake.advise(&job).await?;
+    let order: Vec<&str> = advice.iter().map(|a| a.cluster.name.as_str()).collect();
+    assert_eq!(order, ["azure1", "azure-us", "aws1"], "{advice:?}");
+    let gb = 1024.0 * 1024.0 * 1024.0;
+    assert!((advice[0].egress_dollars - (1 << 20) as f64 / gb * 0.09).abs() < 1e-12);
+    // The catalog's price override applies: westeurope -> eastus at $0.05/GB.
+    assert!(
+        (advice[1].egress_dollars - ((1 << 20) as f64 * 0.09 + (10 << 20) as f64 * 0.05) / gb)
+            .abs()
+            < 1e-12
+    );
+    assert!((advice[2].egress_dollars - (10 << 20) as f64 / gb * 0.0875).abs() < 1e-12);
+    Ok(())
+}
+
+#[test]
+fn job_problems_are_reported_with_positions() -> TestResult {
+    let job = "\
+specVersion: v1
+name: broken
+sources:
+  - domain: finance
+    name: custmer
+    version: v1
+sink:
+  domain: marketing
+  name: most_spending_customer
+  version: v1
+framework:
+  kind: spark
+  cluster: azure9
+  colour: blue
+";
+    let settings = "\
+default_environment: prod
+environments:
+  prod: {read_only: true}
+clusters:
+  azure1: {provider: azure, region: westeurope}
+storage:
+  m: {provider: memory}
+";
+    let cat = TempCatalog::new(&[
+        ("lakeroute.yaml", settings),
+        (
+            "finance/customer.yaml",
+            &descriptor("finance", "customer", 1, "m", "c"),
+        ),
+        (
+            "marketing/msc.yaml",
+            &descriptor("marketing", "most_spending_customer", 1, "m", "msc"),
+        ),
+        ("jobs/broken.yaml", job),
+    ])?;
+    let (_, problems) = lakeroute::Catalog::check(cat.path())?;
+    let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    let has = |needle: &str| text.iter().any(|p| p.contains(needle));
+    assert!(
+        has(
+            "broken.yaml:4:5: source finance/custmer/v1 is not declared in the catalog; did you mean finance/customer/v1?"
+        ),
+        "{text:?}"
+    );
+    assert!(
+        has("broken.yaml:13:12: unknown cluster \"azure9\"; declared clusters: azure1"),
+        "{text:?}"
+    );
+    assert!(
+        has(
+            "broken.yaml:8:3: sink marketing/most_spending_customer/v1 is not writable: environment \"prod\" is read-only"
+        ),
+        "{text:?}"
+    );
+    assert!(
+        has("broken.yaml:14:3: framework: unknown field \"colour\""),
+        "{text:?}"
+    );
+    Ok(())
+}

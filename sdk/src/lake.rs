@@ -315,6 +315,13 @@ impl Lake {
         })
     }
 
+    /// A writer that streams into `uri` in parts (8 MiB, 4 in flight) as bytes arrive; the
+    /// object appears when the writer is shut down, and `abort` leaves nothing behind.
+    pub fn writer(&self, uri: &str) -> Result<object_store::buffered::BufWriter> {
+        let route = self.writable(uri)?;
+        Ok(transfer::writer(route.store(), &route.path()?))
+    }
+
     /// Every object below `uri`, recursively. A URI without a trailing `/` lists the prefix
     /// it names as a folder (`lake://d/n/v1` lists the whole dataset).
     pub fn list(&self, uri: &str) -> Result<BoxStream<'static, Result<ObjectInfo>>> {

@@ -105,7 +105,7 @@ pub(crate) async fn copy_across(
     finish(writer, result, total).await
 }
 
-fn writer(store: &Arc<dyn ObjectStore>, path: &Path) -> BufWriter {
+pub(crate) fn writer(store: &Arc<dyn ObjectStore>, path: &Path) -> BufWriter {
     BufWriter::with_capacity(Arc::clone(store), path.clone(), PART_SIZE)
         .with_max_concurrency(MAX_CONCURRENCY)
 }

@@ -1,0 +1,272 @@
+//! `lakeroute.Lake`: every operation, blocking (GIL released) and `_async`.
+
+use std::future::Future;
+use std::path::PathBuf;
+
+use lakeroute::{Error, Lake, ObjectInfo};
+use pyo3::prelude::*;
+use pyo3::types::PyTuple;
+use pyo3_bytes::PyBytes;
+use serde_json::{Value, json};
+
+use crate::errors::to_py;
+use crate::json::Json;
+use crate::writer::PyWriter;
+
+/// Runs `fut` on the shared runtime with the GIL released.
+pub(crate) fn block_on<T: Send>(py: Python<'_>, fut: impl Future<Output = PyResult<T>> + Send) -> PyResult<T> {
+    py.detach(|| pyo3_async_runtimes::tokio::get_runtime().block_on(fut))
+}
+
+fn run<T: Send>(py: Python<'_>, fut: impl Future<Output = lakeroute::Result<T>> + Send) -> PyResult<T> {
+    block_on(py, async move { fut.await.map_err(to_py) })
+}
+
+fn spawn<T>(py: Python<'_>, fut: impl Future<Output = lakeroute::Result<T>> + Send + 'static) -> PyResult<Bound<'_, PyAny>>
+where
+    T: for<'py> IntoPyObject<'py> + Send + 'static,
+{
+    pyo3_async_runtimes::tokio::future_into_py(py, async move { fut.await.map_err(to_py) })
+}
+
+fn info_json(o: &ObjectInfo) -> Value {
+    json!({
+        "uri": o.uri,
+        "size": o.size,
+        "last_modified": o.last_modified.to_rfc3339(),
+        "e_tag": o.e_tag,
+        "version": o.version,
+    })
+}
+
+fn write_json(w: &lakeroute::WriteInfo) -> Value {
+    json!({"uri": w.uri, "size": w.size, "e_tag": w.e_tag, "version": w.version})
+}
+
+/// The lake: a catalog of datasets and the stores it routes to.
+///
+/// `Lake(catalog=None, environment=None)`: `catalog` is the catalog folder (default
+/// `LAKEROUTE_CATALOG`; none means only physical URIs resolve), `environment` one of its
+/// environments (default `LAKEROUTE_ENV`, then the catalog's default).
+#[pyclass(name = "Lake", module = "lakeroute._lakeroute", frozen, subclass)]
+pub(crate) struct PyLake {
+    lake: Lake,
+    catalog: Option<PathBuf>,
+    environment: Option<String>,
+}
+
+/// Defines an operation's blocking method and its `_async` twin from one body.
+macro_rules! twin {
+    ($(#[$doc:meta])* $name:ident, $async_name:ident, ($($arg:ident : $ty:ty),*) -> $out:ty, |$lake:ident| $body:expr) => {
+        #[pymethods]
+        impl PyLake {
+            $(#[$doc])*
+            fn $name(&self, py: Python<'_>, $($arg: $ty),*) -> PyResult<$out> {
+                let $lake = self.lake.clone();
+                run(py, async move { $body })
+            }
+
+            /// Awaitable twin of the method without `_async`.
+            fn $async_name<'py>(&self, py: Python<'py>, $($arg: $ty),*) -> PyResult<Bound<'py, PyAny>> {
+                let $lake = self.lake.clone();
+                spawn(py, async move { $body })
+            }
+        }
+    };
+}
+
+#[pymethods]
+impl PyLake {
+    #[new]
+    #[pyo3(signature = (catalog=None, environment=None))]
+    fn new(catalog: Option<PathBuf>, environment: Option<String>) -> PyResult<Self> {
+        let catalog = catalog.or_else(|| std::env::var_os(lakeroute::CATALOG_ENV).filter(|v| !v.is_empty()).map(PathBuf::from));
+        let lake = match &catalog {
+            Some(dir) => Lake::from_catalog(dir),
+            None => Ok(Lake::new(lakeroute::Catalog::empty())),
+        }
+        .map_err(to_py)?;
+        let lake = match &environment {
+            Some(env) => lake.with_environment(env).map_err(to_py)?,
+            None => lake,
+        };
+        Ok(Self {
+            lake,
+            catalog,
+            environment,
+        })
+    }
+
+    /// Pickles as its catalog folder and environment; the unpickled lake rebuilds its stores
+    /// and resolves credentials where it lands.
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTuple>> {
+        let py = slf.py();
+        let this = slf.get();
+        let args = (this.catalog.clone(), this.environment.clone());
+        PyTuple::new(py, [slf.get_type().into_any(), args.into_pyobject(py)?.into_any()])
+    }
+
+    fn __repr__(&self) -> String {
+        let quoted = |v: Option<String>| v.map_or("None".to_string(), |s| format!("{s:?}"));
+        format!(
+            "Lake(catalog={}, environment={})",
+            quoted(self.catalog.as_ref().map(|p| p.display().to_string())),
+            quoted(self.lake.environment().map(str::to_string))
+        )
+    }
+
+    /// The catalog folder, if any.
+    #[getter]
+    fn catalog(&self) -> Option<String> {
+        self.catalog.as_ref().map(|p| p.display().to_string())
+    }
+
+    /// The environment in use, if the catalog declares environments.
+    #[getter]
+    fn environment(&self) -> Option<String> {
+        self.lake.environment().map(str::to_string)
+    }
+
+    /// The physical URI a logical (or physical) URI resolves to. No I/O.
+    fn resolve(&self, uri: &str) -> PyResult<String> {
+        self.lake.resolve(uri).map(|r| r.physical().to_string()).map_err(to_py)
+    }
+
+    /// A streaming writer for `uri` (used by `open(uri, "wb")`).
+    fn writer(&self, uri: String) -> PyResult<PyWriter> {
+        let w = self.lake.writer(&uri).map_err(to_py)?;
+        Ok(PyWriter::new(uri, w))
+    }
+}
+
+twin!(
+    /// The whole object, as a zero-copy `Bytes` buffer.
+    get, get_async, (uri: String) -> PyBytes,
+    |lake| lake.get(&uri).await.map(PyBytes::new)
+);
+
+twin!(
+    /// Bytes `start` to `end` (exclusive).
+    get_range, get_range_async, (uri: String, start: u64, end: u64) -> PyBytes,
+    |lake| lake.get_range(&uri, start..end).await.map(PyBytes::new)
+);
+
+twin!(
+    /// Several ranges at once (nearby ranges are fetched together).
+    get_ranges, get_ranges_async, (uri: String, starts: Vec<u64>, ends: Vec<u64>) -> Vec<PyBytes>,
+    |lake| {
+        if starts.len() != ends.len() {
+            return Err(Error::InvalidPartition {
+                input: uri.clone(),
+                reason: format!("{} starts but {} ends", starts.len(), ends.len()),
+            });
+        }
+        let ranges: Vec<_> = starts.iter().zip(&ends).map(|(s, e)| *s..*e).collect();
+        let found: Vec<bytes::Bytes> = lake.get_ranges(&uri, &ranges).await?;
+        Ok(found.into_iter().map(PyBytes::new).collect::<Vec<_>>())
+    }
+);
+
+twin!(
+    /// Size, time, ETag and version: `{"uri", "size", "last_modified", "e_tag", "version"}`.
+    head, head_async, (uri: String) -> Json,
+    |lake| lake.head(&uri).await.map(|o| Json(info_json(&o)))
+);
+
+twin!(
+    /// Writes `data` (bytes, bytearray, memoryview, numpy arrays: any contiguous buffer).
+    put, put_async, (uri: String, data: PyBytes) -> Json,
+    |lake| lake.put(&uri, data.into_inner().into()).await.map(|w| Json(write_json(&w)))
+);
+
+twin!(
+    /// Writes `data` only if nothing exists at `uri` (else `FileExistsError`).
+    put_if_absent, put_if_absent_async, (uri: String, data: PyBytes) -> Json,
+    |lake| lake.put_if_absent(&uri, data.into_inner().into()).await.map(|w| Json(write_json(&w)))
+);
+
+twin!(
+    /// Uploads a local file, streamed in parts.
+    put_file, put_file_async, (uri: String, path: PathBuf) -> Json,
+    |lake| {
+        let mut file = tokio::fs::File::open(&path).await.map_err(|source| Error::Io {
+            action: "opening",
+            path: path.clone(),
+            source,
+        })?;
+        lake.upload(&uri, &mut file, None).await.map(|w| Json(write_json(&w)))
+    }
+);
+
+twin!(
+    /// Every object below `uri`, recursively, sorted.
+    list, list_async, (uri: String) -> Json,
+    |lake| lake.list_all(&uri).await.map(|v| Json(Value::Array(v.iter().map(info_json).collect())))
+);
+
+twin!(
+    /// One level below `uri`: `{"prefixes": [...], "objects": [...]}`.
+    ls, ls_async, (uri: String) -> Json,
+    |lake| lake.list_with_delimiter(&uri).await.map(|l| Json(json!({
+        "prefixes": l.prefixes,
+        "objects": l.objects.iter().map(info_json).collect::<Vec<_>>(),
+    })))
+);
+
+twin!(
+    /// Deletes an object (a missing one is fine).
+    delete, delete_async, (uri: String) -> (),
+    |lake| lake.delete(&uri).await
+);
+
+twin!(
+    /// Deletes everything below `uri`; returns how many objects.
+    delete_prefix, delete_prefix_async, (uri: String) -> u64,
+    |lake| lake.delete_prefix(&uri).await
+);
+
+twin!(
+    /// Copies one object (streamed across stores); returns the bytes copied.
+    copy, copy_async, (src: String, dst: String) -> u64,
+    |lake| lake.copy(&src, &dst).await
+);
+
+twin!(
+    /// Moves one object.
+    rename, rename_async, (src: String, dst: String) -> (),
+    |lake| lake.rename(&src, &dst).await
+);
+
+twin!(
+    /// Copies what differs below `src` to `dst`: `{"copied", "skipped", "bytes"}`.
+    sync, sync_async, (src: String, dst: String) -> Json,
+    |lake| lake.sync(&src, &dst).await.map(|r| Json(json!({"copied": r.copied, "skipped": r.skipped, "bytes": r.bytes})))
+);
+
+twin!(
+    /// The dataset's partitions passing the filters (`"country=IT"`, `"day=1|2"`).
+    partitions, partitions_async, (uri: String, filters: Vec<String>) -> Json,
+    |lake| {
+        let parsed = filters.iter().map(|f| lakeroute::partition::Filter::parse(f)).collect::<lakeroute::Result<Vec<_>>>()?;
+        let found = lake.partitions(&uri, &parsed).await?;
+        Ok(Json(Value::Array(found.iter().map(|p| json!({
+            "uri": p.uri,
+            "values": p.values.iter().map(|v| (v.column.clone(), json!(v.value))).collect::<serde_json::Map<_, _>>(),
+        })).collect())))
+    }
+);
+
+twin!(
+    /// Plans a job descriptor for its cluster (or `cluster`): the same JSON as
+    /// `lakeroute plan --output json`.
+    plan, plan_async, (job: PathBuf, cluster: Option<String>, inline_credentials: bool) -> Json,
+    |lake| {
+        let job = lake.load_job(&job)?;
+        let mut options = lakeroute::plan::PlanOptions::default().with_inline_credentials(inline_credentials);
+        if let Some(c) = cluster {
+            options = options.with_cluster(c);
+        }
+        lake.plan(&job, &options).await.map(|p| Json(p.to_json()))
+    }
+);
+

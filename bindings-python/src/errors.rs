@@ -10,7 +10,9 @@ use pyo3::prelude::*;
 
 fn class_of(e: &Error) -> &'static str {
     match e {
-        Error::InvalidUri { .. } | Error::InvalidRange { .. } | Error::InvalidPartition { .. } => "InvalidUriError",
+        Error::InvalidUri { .. } | Error::InvalidRange { .. } | Error::InvalidPartition { .. } => {
+            "InvalidUriError"
+        }
         Error::PathEscape { .. } => "PathEscapeError",
         Error::DatasetNotFound { .. } => "DatasetNotFoundError",
         Error::NotFound { .. } => "NotFoundError",

@@ -14,15 +14,24 @@ use crate::json::Json;
 use crate::writer::PyWriter;
 
 /// Runs `fut` on the shared runtime with the GIL released.
-pub(crate) fn block_on<T: Send>(py: Python<'_>, fut: impl Future<Output = PyResult<T>> + Send) -> PyResult<T> {
+pub(crate) fn block_on<T: Send>(
+    py: Python<'_>,
+    fut: impl Future<Output = PyResult<T>> + Send,
+) -> PyResult<T> {
     py.detach(|| pyo3_async_runtimes::tokio::get_runtime().block_on(fut))
 }
 
-fn run<T: Send>(py: Python<'_>, fut: impl Future<Output = lakeroute::Result<T>> + Send) -> PyResult<T> {
+fn run<T: Send>(
+    py: Python<'_>,
+    fut: impl Future<Output = lakeroute::Result<T>> + Send,
+) -> PyResult<T> {
     block_on(py, async move { fut.await.map_err(to_py) })
 }
 
-fn spawn<T>(py: Python<'_>, fut: impl Future<Output = lakeroute::Result<T>> + Send + 'static) -> PyResult<Bound<'_, PyAny>>
+fn spawn<T>(
+    py: Python<'_>,
+    fut: impl Future<Output = lakeroute::Result<T>> + Send + 'static,
+) -> PyResult<Bound<'_, PyAny>>
 where
     T: for<'py> IntoPyObject<'py> + Send + 'static,
 {
@@ -80,7 +89,11 @@ impl PyLake {
     #[new]
     #[pyo3(signature = (catalog=None, environment=None))]
     fn new(catalog: Option<PathBuf>, environment: Option<String>) -> PyResult<Self> {
-        let catalog = catalog.or_else(|| std::env::var_os(lakeroute::CATALOG_ENV).filter(|v| !v.is_empty()).map(PathBuf::from));
+        let catalog = catalog.or_else(|| {
+            std::env::var_os(lakeroute::CATALOG_ENV)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        });
         let lake = match &catalog {
             Some(dir) => Lake::from_catalog(dir),
             None => Ok(Lake::new(lakeroute::Catalog::empty())),
@@ -103,7 +116,13 @@ impl PyLake {
         let py = slf.py();
         let this = slf.get();
         let args = (this.catalog.clone(), this.environment.clone());
-        PyTuple::new(py, [slf.get_type().into_any(), args.into_pyobject(py)?.into_any()])
+        PyTuple::new(
+            py,
+            [
+                slf.get_type().into_any(),
+                args.into_pyobject(py)?.into_any(),
+            ],
+        )
     }
 
     fn __repr__(&self) -> String {
@@ -129,7 +148,10 @@ impl PyLake {
 
     /// The physical URI a logical (or physical) URI resolves to. No I/O.
     fn resolve(&self, uri: &str) -> PyResult<String> {
-        self.lake.resolve(uri).map(|r| r.physical().to_string()).map_err(to_py)
+        self.lake
+            .resolve(uri)
+            .map(|r| r.physical().to_string())
+            .map_err(to_py)
     }
 
     /// A streaming writer for `uri` (used by `open(uri, "wb")`).
@@ -269,4 +291,3 @@ twin!(
         lake.plan(&job, &options).await.map(|p| Json(p.to_json()))
     }
 );
-

@@ -53,7 +53,9 @@ impl PyWriter {
         block_on(py, async move {
             let mut guard = inner.lock().await;
             let w = guard.as_mut().ok_or_else(|| closed(&uri))?;
-            w.put(bytes).await.map_err(|e| to_py(lakeroute::Error::from_store(uri.as_str(), e)))
+            w.put(bytes)
+                .await
+                .map_err(|e| to_py(lakeroute::Error::from_store(uri.as_str(), e)))
         })?;
         Ok(n)
     }
@@ -63,7 +65,9 @@ impl PyWriter {
         let (inner, uri) = (Arc::clone(&self.inner), self.uri.clone());
         block_on(py, async move {
             let mut guard = inner.lock().await;
-            let Some(mut w) = guard.take() else { return Ok(()) };
+            let Some(mut w) = guard.take() else {
+                return Ok(());
+            };
             if let Err(e) = w.shutdown().await {
                 let _ = w.abort().await;
                 return Err(store_err(&uri, e));
@@ -78,7 +82,9 @@ impl PyWriter {
         block_on(py, async move {
             let mut guard = inner.lock().await;
             if let Some(mut w) = guard.take() {
-                w.abort().await.map_err(|e| to_py(lakeroute::Error::from_store(uri.as_str(), e)))?;
+                w.abort()
+                    .await
+                    .map_err(|e| to_py(lakeroute::Error::from_store(uri.as_str(), e)))?;
             }
             Ok(())
         })

@@ -41,6 +41,7 @@
 //! ```
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod cache;
 pub mod catalog;
 #[cfg(feature = "conformance")]
 pub mod conformance;

@@ -1,0 +1,2 @@
+//! The egress-aware cache: policies that decide by dollars.
+pub mod policy;

@@ -285,3 +285,20 @@ pub fn fast_failing_s3_profile(name: &str, endpoint: &str) -> String {
 "
     )
 }
+
+/// Requests moto has logged for paths containing `needle` (moto logs one line per request to
+/// the log integration/start points it at, some wrapped in colour codes), by method: a server-side count to check lakeroute's
+/// own accounting against.
+pub fn moto_requests(method: &str, needle: &str) -> usize {
+    let log = std::env::var("LAKEROUTE_IT_STATE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| repo().join("target/integration"))
+        .join("moto.log");
+    std::fs::read_to_string(log)
+        .map(|t| {
+            t.lines()
+                .filter(|l| l.contains(&format!("{method} /")) && l.contains(needle))
+                .count()
+        })
+        .unwrap_or(0)
+}

@@ -65,7 +65,11 @@ fn synthetic(seed: u64, s: f64, objects: usize, requests: usize) -> Vec<Access> 
     let mut versions = vec![0u64; objects];
     let mut out: Vec<Access> = Vec::with_capacity(requests);
     for t in times {
-        let recent = out.iter().rev().take_while(|a| t - a.time < 4.0 * 3600.0).count();
+        let recent = out
+            .iter()
+            .rev()
+            .take_while(|a| t - a.time < 4.0 * 3600.0)
+            .count();
         let obj = if recent > 0 && rng.random::<f64>() < 0.5 {
             out[out.len() - 1 - rng.random_range(0..recent)].key as usize
         } else {
@@ -98,7 +102,10 @@ fn from_file(path: &str) -> Result<Vec<Access>, String> {
             continue;
         }
         let [time, op, key, size, source] = f.as_slice() else {
-            return Err(format!("{path}:{}: expected timestamp,op,key,size,source", n + 1));
+            return Err(format!(
+                "{path}:{}: expected timestamp,op,key,size,source",
+                n + 1
+            ));
         };
         let bad = |what: &str| format!("{path}:{}: bad {what}", n + 1);
         let time: f64 = time.parse().map_err(|_| bad("timestamp"))?;
@@ -130,13 +137,25 @@ fn report(title: &str, trace: &[Access]) -> (f64, f64, f64) {
     let working_set: u64 = sizes.values().sum();
     let bound = working_set / 20;
     let optimum = offline_optimum(trace, DISK_PRICE);
-    println!("\n{title}: {} reads of {} objects, working set {:.1} GiB", trace.len(), sizes.len(), working_set as f64 / GIB);
-    println!("  {:<28} {:>14} {:>14}", "policy", "unbounded $", "bound 5% $");
+    println!(
+        "\n{title}: {} reads of {} objects, working set {:.1} GiB",
+        trace.len(),
+        sizes.len(),
+        working_set as f64 / GIB
+    );
+    println!(
+        "  {:<28} {:>14} {:>14}",
+        "policy", "unbounded $", "bound 5% $"
+    );
     let mut run = |mk: &dyn Fn(u64) -> Box<dyn Policy>| -> (String, f64, f64) {
         let mut a = mk(u64::MAX);
         let mut b = mk(bound);
         let name = a.name();
-        (name, replay(a.as_mut(), trace, DISK_PRICE).0, replay(b.as_mut(), trace, DISK_PRICE).0)
+        (
+            name,
+            replay(a.as_mut(), trace, DISK_PRICE).0,
+            replay(b.as_mut(), trace, DISK_PRICE).0,
+        )
     };
     let rows = [
         run(&|_| Box::new(NoCache)),
@@ -162,7 +181,9 @@ fn report(title: &str, trace: &[Access]) -> (f64, f64, f64) {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    println!("cache policy costs: egress + GET fees on misses + disk at $0.08/GB-month (public list prices)");
+    println!(
+        "cache policy costs: egress + GET fees on misses + disk at $0.08/GB-month (public list prices)"
+    );
     if let Some(i) = args.iter().position(|a| a == "--trace") {
         match args.get(i + 1).map(|p| from_file(p)) {
             Some(Ok(trace)) => {
@@ -174,6 +195,9 @@ fn main() {
         return;
     }
     for (seed, s) in [(1, 0.6), (2, 0.9), (3, 1.2)] {
-        report(&format!("synthetic trace, Zipf {s}, seed {seed}"), &synthetic(seed, s, 20_000, 200_000));
+        report(
+            &format!("synthetic trace, Zipf {s}, seed {seed}"),
+            &synthetic(seed, s, 20_000, 200_000),
+        );
     }
 }

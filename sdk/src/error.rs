@@ -66,6 +66,21 @@ pub enum Error {
         reason: String,
     },
 
+    /// A read would take the process past its egress budget; nothing was fetched.
+    #[error(
+        "egress budget {budget} would be exceeded reading dataset {dataset}: spent {spent}, this read needs {needed}; raise budget: in lakeroute.yaml or read less"
+    )]
+    BudgetExceeded {
+        /// The dataset (or physical store) read.
+        dataset: String,
+        /// The budget that would be exceeded.
+        budget: String,
+        /// What was spent so far.
+        spent: String,
+        /// What the read would add.
+        needed: String,
+    },
+
     /// The environment asked for is not declared in the catalog.
     #[error("unknown environment {name:?}; the catalog declares: {}", known.join(", "))]
     UnknownEnvironment {
@@ -216,6 +231,20 @@ impl Error {
     /// Wraps an `object_store` error for `uri`, choosing the variant the caller can act on.
     pub fn from_store(uri: impl Into<String>, source: object_store::Error) -> Self {
         let uri = uri.into();
+        // lakeroute's own refusals travel through object_store's Generic error; unwrap them.
+        let source = match source {
+            object_store::Error::Generic {
+                store: "lakeroute",
+                source,
+            } => match source.downcast::<Error>() {
+                Ok(own) => return *own,
+                Err(other) => object_store::Error::Generic {
+                    store: "lakeroute",
+                    source: other,
+                },
+            },
+            other => other,
+        };
         match source {
             object_store::Error::NotFound { .. } => Self::NotFound { uri, source },
             object_store::Error::AlreadyExists { .. } => Self::AlreadyExists { uri, source },

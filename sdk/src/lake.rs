@@ -132,6 +132,17 @@ impl Lake {
         }
     }
 
+    /// What this lake has read and written so far, per dataset: requests, bytes from the
+    /// stores and from the cache, dollars spent and avoided.
+    pub fn stats(&self) -> crate::meter::Stats {
+        self.router.meter().stats()
+    }
+
+    /// The disk cache, when the catalog enables one.
+    pub fn cache(&self) -> Option<&crate::cache::Cache> {
+        self.router.cache()
+    }
+
     /// The catalog.
     pub fn catalog(&self) -> &Catalog {
         self.router.catalog()
@@ -440,7 +451,8 @@ impl Lake {
                 .await
                 .map_err(|e| Error::from_store(from, e))?
                 .size;
-            src.store()
+            // Through the destination's wrappers, so its cache entry is dropped.
+            dst.store()
                 .copy(&src_path, &dst_path)
                 .await
                 .map_err(|e| Error::from_store(to, e))?;

@@ -47,6 +47,7 @@ pub mod catalog;
 pub mod conformance;
 mod error;
 mod lake;
+pub mod meter;
 mod mirror;
 mod overlay;
 pub mod partition;

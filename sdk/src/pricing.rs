@@ -44,6 +44,10 @@ pub struct PriceTable {
     pub egress_internet: BTreeMap<Provider, f64>,
     /// Between two regions of one provider.
     pub egress_cross_region: BTreeMap<Provider, f64>,
+    /// Dollars per GET (read) request.
+    pub get_request: BTreeMap<Provider, f64>,
+    /// Dollars per PUT (write, list) request.
+    pub put_request: BTreeMap<Provider, f64>,
 }
 
 impl Default for PriceTable {
@@ -51,6 +55,14 @@ impl Default for PriceTable {
         Self {
             egress_internet: BTreeMap::from([(Provider::Aws, 0.09), (Provider::Azure, 0.0875)]),
             egress_cross_region: BTreeMap::from([(Provider::Aws, 0.02), (Provider::Azure, 0.02)]),
+            get_request: BTreeMap::from([
+                (Provider::Aws, 0.0004 / 1000.0),
+                (Provider::Azure, 0.0004 / 1000.0),
+            ]),
+            put_request: BTreeMap::from([
+                (Provider::Aws, 0.005 / 1000.0),
+                (Provider::Azure, 0.005 / 1000.0),
+            ]),
         }
     }
 }

@@ -11,10 +11,13 @@ use std::sync::{Arc, RwLock};
 use object_store::ObjectStore;
 use object_store::path::Path;
 
+use crate::cache::{Cache, CachedStore};
 use crate::catalog::{Catalog, Mirror, Provider, StorageProfile};
 use crate::error::{Error, Result};
+use crate::meter::{Meter, MeteredStore, ReadCost};
 use crate::mirror::{MirroredStore, Side};
 use crate::overlay::OverlayStore;
+use crate::pricing::Place;
 use crate::stores::{StoreKey, StoreRegistry, build_ambient_store, build_profile_store};
 use crate::uri::{DatasetId, LakeUri, PhysicalScheme, PhysicalUri, StorageUri};
 
@@ -33,6 +36,9 @@ struct Target {
     namespace: Namespace,
     profile: Option<String>,
     store: Arc<dyn ObjectStore>,
+    /// The store under the accounting and cache wrappers: routes with the same base can copy
+    /// on the server.
+    base: Arc<dyn ObjectStore>,
     store_base: PhysicalUri,
     key_root: Vec<String>,
     /// `key_root` joined by `/`, ready to prefix keys.
@@ -52,6 +58,7 @@ impl Target {
             read_only: None,
             namespace,
             profile,
+            base: Arc::clone(&store),
             store,
             store_base,
             key_root,
@@ -139,7 +146,7 @@ impl Route {
 
     /// True when both routes go to the same store, so a copy can stay on the server.
     pub(crate) fn same_store(&self, other: &Route) -> bool {
-        Arc::ptr_eq(&self.target.store, &other.target.store)
+        Arc::ptr_eq(&self.target.base, &other.target.base)
     }
 
     /// Names a store path in the caller's terms (`lake://...` for a logical route).
@@ -183,15 +190,94 @@ pub(crate) struct Router {
     environment: Option<String>,
     stores: StoreRegistry,
     targets: RwLock<HashMap<DatasetId, Arc<Target>>>,
+    meter: Arc<Meter>,
+    cache: Option<Arc<Cache>>,
 }
 
 impl Router {
     pub(crate) fn new(catalog: Catalog, environment: Option<String>) -> Self {
+        let cache = catalog.cache_settings().and_then(|s| match Cache::open(s) {
+            Ok(c) => Some(Arc::new(c)),
+            Err(e) => {
+                tracing::warn!(target: "lakeroute::cache", dir = %s.dir.display(), error = %e, "cache disabled: its folder cannot be used");
+                None
+            }
+        });
         Self {
+            meter: Arc::new(Meter::new(catalog.budget())),
+            cache,
             catalog,
             environment,
             stores: StoreRegistry::default(),
             targets: RwLock::default(),
+        }
+    }
+
+    pub(crate) fn meter(&self) -> &Meter {
+        &self.meter
+    }
+
+    pub(crate) fn cache(&self) -> Option<&Cache> {
+        self.cache.as_deref()
+    }
+
+    /// What reading from `place` costs this process.
+    fn read_cost(&self, place: &Place) -> ReadCost {
+        let prices = self.catalog.prices();
+        let per_request = prices
+            .get_request
+            .get(&place.provider)
+            .copied()
+            .unwrap_or(0.0);
+        let per_byte = self
+            .catalog
+            .compute()
+            .map(|c| prices.egress_per_gb(place, &c) / crate::pricing::GB)
+            .unwrap_or(0.0);
+        ReadCost {
+            per_byte,
+            per_request,
+        }
+    }
+
+    /// Wraps a dataset's store with accounting and, when enabled, the cache.
+    fn wrap(
+        &self,
+        store: Arc<dyn ObjectStore>,
+        profile: &StorageProfile,
+        label: String,
+        immutable: bool,
+    ) -> Arc<dyn ObjectStore> {
+        let place = Place {
+            provider: profile.effective_provider(),
+            region: profile.region.clone(),
+        };
+        let cost = self.read_cost(&place);
+        let put_fee = self
+            .catalog
+            .prices()
+            .put_request
+            .get(&place.provider)
+            .copied()
+            .unwrap_or(0.0);
+        let metered: Arc<dyn ObjectStore> = Arc::new(MeteredStore::new(
+            store,
+            Arc::clone(&self.meter),
+            label.clone(),
+            cost,
+            put_fee,
+        ));
+        match &self.cache {
+            Some(cache) => Arc::new(CachedStore::new(
+                metered,
+                Arc::clone(cache),
+                profile_base(profile).to_string(),
+                immutable,
+                cost,
+                Arc::clone(&self.meter),
+                label,
+            )),
+            None => metered,
         }
     }
 
@@ -256,13 +342,16 @@ impl Router {
             // environment's; other environments place the dataset elsewhere.
             self.mirrored_target(id, profile, store, key_root, m)?
         } else {
-            Target::new(
+            let wrapped = self.wrap(Arc::clone(&store), profile, id.to_string(), ds.immutable);
+            let mut t = Target::new(
                 Namespace::Lake(id.clone()),
                 Some(profile.name.clone()),
-                store,
+                wrapped,
                 profile_base(profile),
                 key_root,
-            )
+            );
+            t.base = store;
+            t
         };
         if env_settings.is_some_and(|e| e.read_only) {
             target.read_only = env.map(str::to_string);

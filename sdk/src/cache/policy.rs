@@ -59,12 +59,14 @@ struct Store {
     entries: HashMap<u64, Entry>,
     held: u64,
     byte_seconds: f64,
+    removed: Vec<u64>,
 }
 
 impl Store {
     fn remove(&mut self, key: u64, at: f64) -> Option<Entry> {
         let e = self.entries.remove(&key)?;
         self.held -= e.size;
+        self.removed.push(key);
         self.byte_seconds += e.size as f64 * (at.min(e.expires) - e.since).max(0.0);
         Some(e)
     }
@@ -79,6 +81,7 @@ impl Store {
         for k in keys {
             self.remove(k, time);
         }
+        self.removed.clear();
         self.byte_seconds
     }
 }
@@ -133,7 +136,11 @@ impl Policy for Lru {
             self.order.remove(&t);
         }
         self.order.insert(self.tick, a.key);
-        let hit = self.store.entries.get(&a.key).is_some_and(|e| e.version == a.version);
+        let hit = self
+            .store
+            .entries
+            .get(&a.key)
+            .is_some_and(|e| e.version == a.version);
         if hit {
             return true;
         }
@@ -142,7 +149,11 @@ impl Policy for Lru {
             return false;
         }
         while self.store.held + a.size > self.capacity {
-            let Some((&t, &victim)) = self.order.iter().find(|(_, k)| self.store.entries.contains_key(k)) else {
+            let Some((&t, &victim)) = self
+                .order
+                .iter()
+                .find(|(_, k)| self.store.entries.contains_key(k))
+            else {
                 break;
             };
             self.order.remove(&t);
@@ -347,7 +358,11 @@ impl CostAwarePolicy {
         // break-evens, but never longer than its reads so far span (a burst of reads long ago
         // says little about today).
         let extended = be * f64::from(freq + 1) / 2.0 * self.first_ttl;
-        if freq < 2 { be * self.first_ttl } else { extended.min(be.max(a.time - first)) }
+        if freq < 2 {
+            be * self.first_ttl
+        } else {
+            extended.min(be.max(a.time - first))
+        }
     }
 
     fn value(&self, freq: u32, cost: f64, size: u64, last: f64) -> f64 {
@@ -392,6 +407,17 @@ impl CostAwarePolicy {
             self.store.remove(victim, at);
         }
         true
+    }
+
+    /// Keys dropped since the last call (evicted, expired or replaced): the disk cache deletes
+    /// their files.
+    pub fn take_removed(&mut self) -> Vec<u64> {
+        std::mem::take(&mut self.store.removed)
+    }
+
+    /// True when `key` is held (after [`CostAwarePolicy::touch`], whether it was admitted).
+    pub fn holds(&self, key: u64) -> bool {
+        self.store.entries.contains_key(&key)
     }
 
     /// Handles one access (as [`Policy::access`]); exposed for the disk cache.
@@ -520,6 +546,9 @@ mod tests {
         assert!(!g.access(&newer), "an overwritten object is a miss");
         let mut c = CostAwarePolicy::new(100, 1e-9);
         assert!(!c.access(&a(0.0, 1, 10, 0.0)));
-        assert!(!c.access(&a(1.0, 1, 10, 0.0)), "free misses are never cached");
+        assert!(
+            !c.access(&a(1.0, 1, 10, 0.0)),
+            "free misses are never cached"
+        );
     }
 }

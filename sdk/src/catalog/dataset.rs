@@ -84,6 +84,8 @@ pub struct Dataset {
     pub prefix: Vec<String>,
     /// A mirror location, when the dataset is kept on two stores.
     pub mirror: Option<Mirror>,
+    /// A published version that never changes: cached copies are never revalidated.
+    pub immutable: bool,
     /// Locations for particular environments: profile name and prefix.
     pub env_locations: BTreeMap<String, (String, Vec<String>)>,
     pub(crate) env_specs: Vec<(String, LocationSpec, Vec<String>)>,
@@ -106,7 +108,8 @@ const TOP_FIELDS: [&str; 10] = [
     "owner",
     "tags",
 ];
-const COLD_FIELDS: [&str; 7] = [
+const COLD_FIELDS: [&str; 8] = [
+    "immutable",
     "environments",
     "format",
     "location",
@@ -211,6 +214,7 @@ pub(crate) fn read_dataset(
     let has_history = r
         .boolean(cold, "hasHistory", "coldStorage")
         .unwrap_or(false);
+    let immutable = r.boolean(cold, "immutable", "coldStorage").unwrap_or(false);
     let partitioning_columns: Vec<String> = r
         .strings(cold, "partitioningColumns", "coldStorage")
         .into_iter()
@@ -270,6 +274,7 @@ pub(crate) fn read_dataset(
         profile: String::new(),
         prefix,
         mirror,
+        immutable,
         env_locations: BTreeMap::new(),
         env_specs,
         file: file.to_path_buf(),

@@ -15,6 +15,7 @@ mod dataset;
 mod environment;
 mod job;
 mod profile;
+mod settings;
 pub(crate) mod yaml;
 
 use std::collections::BTreeMap;
@@ -25,6 +26,7 @@ pub use dataset::{Column, Dataset, Mirror};
 pub use environment::Environment;
 pub use job::{Cluster, Framework, Job, JobDataset};
 pub use profile::{Credentials, Provider, RetrySettings, StorageProfile};
+pub use settings::CacheSettings;
 
 use crate::error::{Error, Result};
 use crate::pricing::PriceTable;
@@ -72,6 +74,9 @@ pub struct Catalog {
     clusters: BTreeMap<String, Cluster>,
     prices: PriceTable,
     jobs: Vec<Job>,
+    compute: Option<crate::pricing::Place>,
+    cache: Option<CacheSettings>,
+    budget: crate::meter::Budget,
 }
 
 impl Catalog {
@@ -123,6 +128,9 @@ impl Catalog {
         let mut clusters = BTreeMap::new();
         let mut prices = PriceTable::default();
         let mut jobs = Vec::new();
+        let mut compute = None;
+        let mut cache = None;
+        let mut budget = crate::meter::Budget::default();
         let settings_doc = parse_file(&settings, &mut problems)?;
         if let Some(doc) = settings_doc.as_ref() {
             let mut r = Reader::new(&settings, &mut problems);
@@ -137,6 +145,9 @@ impl Catalog {
                     "default_environment",
                     "clusters",
                     "prices",
+                    "compute",
+                    "cache",
+                    "budget",
                 ],
                 &[],
             );
@@ -197,6 +208,15 @@ impl Catalog {
             }
             if let Some(node) = doc.get("prices") {
                 read_prices(&mut r, node, &mut prices);
+            }
+            if let Some(node) = doc.get("compute") {
+                compute = settings::read_compute(&mut r, node);
+            }
+            if let Some(node) = doc.get("cache") {
+                cache = settings::read_cache(&mut r, node, &abs_dir);
+            }
+            if let Some(node) = doc.get("budget") {
+                budget = settings::read_budget(&mut r, node);
             }
             if let Some((name, mark)) = r.string(doc, "default_environment", CATALOG_FILE) {
                 if environments.contains_key(&name) {
@@ -265,6 +285,9 @@ impl Catalog {
             clusters,
             prices,
             jobs: Vec::new(),
+            compute,
+            cache,
+            budget,
         };
         for j in &jobs {
             problems.extend(job::check_job(&catalog, j, catalog.default_environment()));
@@ -275,6 +298,24 @@ impl Catalog {
         catalog.check_environments(&mut problems);
         problems.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
         Ok((catalog, problems))
+    }
+
+    /// Where this process computes: `LAKEROUTE_COMPUTE` (`provider/region`), else `compute:`.
+    pub fn compute(&self) -> Option<crate::pricing::Place> {
+        std::env::var("LAKEROUTE_COMPUTE")
+            .ok()
+            .and_then(|v| settings::parse_place(&v))
+            .or_else(|| self.compute.clone())
+    }
+
+    /// The disk cache's settings, when the catalog enables it.
+    pub fn cache_settings(&self) -> Option<&CacheSettings> {
+        self.cache.as_ref()
+    }
+
+    /// The egress budget for one process.
+    pub fn budget(&self) -> crate::meter::Budget {
+        self.budget
     }
 
     /// Every declared cluster, by name.

@@ -1,0 +1,272 @@
+//! The egress-aware cache against the local S3 server: hits send no GET (checked in moto's own
+//! log), changed objects are never served stale beyond what the mode allows, damaged entries
+//! are refetched, the folder survives a restart, same-region data is not cached, and the
+//! egress budget stops a read before it is sent.
+
+use std::time::Duration;
+
+use lakeroute::{Error, Lake};
+use lakeroute_integration::{ItCatalog, descriptor, moto_requests, run_id, servers};
+
+type TestResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
+
+const MIB: usize = 1024 * 1024;
+
+fn catalog(
+    s: &lakeroute_integration::Servers,
+    cache_dir: &std::path::Path,
+    compute: &str,
+    extra: &str,
+    run: &str,
+) -> std::io::Result<ItCatalog> {
+    let settings = format!(
+        "compute: {compute}\ncache:\n  dir: {}\n  max_bytes: 64MiB\n  block_size: 1MiB\n  revalidate_after: 1s\n{extra}",
+        cache_dir.display()
+    );
+    let cat = ItCatalog::new(
+        s,
+        &s.s3,
+        "",
+        &[
+            (
+                "it/hot.yaml",
+                descriptor("it", "hot", "s3", &format!("cache/{run}/hot"), ""),
+            ),
+            (
+                "it/frozen.yaml",
+                descriptor(
+                    "it",
+                    "frozen",
+                    "s3",
+                    &format!("cache/{run}/frozen"),
+                    "  immutable: true\n",
+                ),
+            ),
+        ],
+    )?;
+    // Process settings go beside the storage profiles.
+    let file = cat.path().join("lakeroute.yaml");
+    let text = std::fs::read_to_string(&file)?;
+    std::fs::write(&file, format!("{settings}{text}"))?;
+    Ok(cat)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn second_read_sends_no_get_and_changes_are_seen() -> TestResult {
+    let Some(s) = servers() else { return Ok(()) };
+    let dir = tempfile::tempdir()?;
+    let run = run_id();
+    let cat = catalog(
+        &s,
+        dir.path(),
+        "{provider: azure, region: westeurope}",
+        "",
+        &run,
+    )?;
+    let lake = cat.lake()?;
+    let writer = Lake::new(lakeroute::Catalog::load(cat.path())?); // a second process, in effect
+    let uri = "lake://it/hot/v1/data.bin";
+    let data = lakeroute::conformance::pattern(3 * MIB + 17, 7);
+    writer.put(uri, data.clone().into()).await?;
+    let key = format!("cache/{run}/hot/data.bin");
+
+    let gets_before = moto_requests("GET", &key);
+    assert_eq!(lake.get(uri).await?, data);
+    assert_eq!(
+        moto_requests("GET", &key),
+        gets_before + 1,
+        "the first read fetches"
+    );
+    let stats = lake.stats().by_dataset["it/hot/v1"];
+    assert_eq!(
+        (stats.cache_misses, stats.bytes_remote),
+        (1, data.len() as u64)
+    );
+
+    assert_eq!(lake.get(uri).await?, data);
+    assert_eq!(
+        lake.get_range(uri, MIB as u64..MIB as u64 + 10).await?,
+        data.slice(MIB..MIB + 10)
+    );
+    assert_eq!(
+        moto_requests("GET", &key),
+        gets_before + 1,
+        "hits send no GET (moto's own log)"
+    );
+    let stats = lake.stats().by_dataset["it/hot/v1"];
+    assert_eq!(stats.cache_hits, 2);
+    assert_eq!(stats.bytes_cached, data.len() as u64 + 10);
+    assert!(
+        stats.dollars_avoided > 0.0 && stats.dollars_spent > 0.0,
+        "{stats:?}"
+    );
+
+    // Overwritten by someone else: within revalidate_after the cached copy may be served (ttl
+    // mode allows it); after it, a conditional GET sees the change.
+    let newer = lakeroute::conformance::pattern(3 * MIB + 17, 8);
+    writer.put(uri, newer.clone().into()).await?;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(
+        lake.get(uri).await?,
+        newer,
+        "never stale beyond revalidate_after"
+    );
+    // Unchanged after revalidation: a 304, and the bytes come from the cache.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let gets = moto_requests("GET", &key);
+    assert_eq!(lake.get(uri).await?, newer);
+    assert_eq!(
+        moto_requests("GET", &key),
+        gets + 1,
+        "one conditional GET, answered 304"
+    );
+
+    // This process's own overwrite is never read back stale, whatever the mode.
+    lake.put(uri, bytes::Bytes::from_static(b"mine").into())
+        .await?;
+    assert_eq!(lake.get(uri).await?, "mine");
+
+    // Immutable datasets are never revalidated.
+    writer
+        .put(
+            "lake://it/frozen/v1/x",
+            bytes::Bytes::from(vec![1u8; 100_000]).into(),
+        )
+        .await?;
+    lake.get("lake://it/frozen/v1/x").await?;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let frozen_key = format!("cache/{run}/frozen/x");
+    let gets = moto_requests("GET", &frozen_key);
+    lake.get("lake://it/frozen/v1/x").await?;
+    assert_eq!(
+        moto_requests("GET", &frozen_key),
+        gets,
+        "immutable: no revalidation"
+    );
+
+    lake.delete_prefix("lake://it/hot/v1/").await?;
+    lake.delete_prefix("lake://it/frozen/v1/").await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn damaged_entries_are_refetched_and_the_folder_survives_a_restart() -> TestResult {
+    let Some(s) = servers() else { return Ok(()) };
+    let dir = tempfile::tempdir()?;
+    let run = run_id();
+    let cat = catalog(
+        &s,
+        dir.path(),
+        "{provider: azure, region: westeurope}",
+        "",
+        &run,
+    )?;
+    let uri = "lake://it/frozen/v1/blocks.bin";
+    let data = lakeroute::conformance::pattern(2 * MIB + 5, 9);
+    let first = cat.lake()?;
+    first.put(uri, data.clone().into()).await?;
+    assert_eq!(first.get(uri).await?, data);
+    drop(first);
+
+    // A new process on the same folder: a hit, no GET.
+    let key = format!("cache/{run}/frozen/blocks.bin");
+    let gets = moto_requests("GET", &key);
+    let second = cat.lake()?;
+    assert_eq!(second.get(uri).await?, data);
+    assert_eq!(
+        moto_requests("GET", &key),
+        gets,
+        "the cache folder is the index"
+    );
+
+    // Damage every block file: each is detected, dropped and fetched again.
+    let mut damaged = 0;
+    for entry in walk(dir.path()) {
+        let name = entry
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if name != "meta.json" {
+            let mut bytes = std::fs::read(&entry)?;
+            let middle = bytes.len() / 2;
+            bytes[middle] ^= 0xff;
+            std::fs::write(&entry, &bytes)?;
+            damaged += 1;
+        }
+    }
+    assert!(damaged >= 3, "expected 3 blocks, damaged {damaged}");
+    assert_eq!(
+        second.get(uri).await?,
+        data,
+        "damaged blocks are never served"
+    );
+    assert!(moto_requests("GET", &key) > gets);
+    assert_eq!(second.get(uri).await?, data);
+    second.delete_prefix("lake://it/frozen/v1/").await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn same_region_is_not_cached_and_the_budget_stops_reads_before_they_are_sent() -> TestResult {
+    let Some(s) = servers() else { return Ok(()) };
+    let dir = tempfile::tempdir()?;
+    let run = run_id();
+    let cat = catalog(
+        &s,
+        dir.path(),
+        "{provider: aws, region: us-east-1}",
+        "budget: {egress_bytes: 1MiB}\n",
+        &run,
+    )?;
+    let lake = cat.lake()?;
+    lake.put(
+        "lake://it/hot/v1/small",
+        bytes::Bytes::from(vec![0u8; 1000]).into(),
+    )
+    .await?;
+    lake.get("lake://it/hot/v1/small").await?;
+    lake.get("lake://it/hot/v1/small").await?;
+    let st = lake.stats().by_dataset["it/hot/v1"];
+    assert_eq!(
+        (st.cache_hits, st.dollars_avoided),
+        (0, 0.0),
+        "same region: nothing to save, nothing cached"
+    );
+
+    lake.put(
+        "lake://it/hot/v1/big",
+        bytes::Bytes::from(vec![0u8; 2 * MIB]).into(),
+    )
+    .await?;
+    let key = format!("cache/{run}/hot/big");
+    let gets = moto_requests("GET", &key);
+    match lake.get("lake://it/hot/v1/big").await {
+        Err(Error::BudgetExceeded {
+            dataset, budget, ..
+        }) => {
+            assert_eq!(dataset, "it/hot/v1");
+            assert_eq!(budget, "1048576 bytes");
+        }
+        other => return Err(format!("expected BudgetExceeded, got {other:?}").into()),
+    }
+    assert_eq!(
+        moto_requests("GET", &key),
+        gets,
+        "refused before the GET was sent"
+    );
+    lake.delete_prefix("lake://it/hot/v1/").await?;
+    Ok(())
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}

@@ -1,0 +1,246 @@
+//! The cache's files: one folder per object, a metadata file and checksummed blocks.
+//!
+//! ```text
+//! <dir>/v1/<hash of location>/meta.json        location, ETag, size, last validation
+//! <dir>/v1/<hash of location>/<etag hash>.<n>  block n: bytes then their CRC-32
+//! ```
+//!
+//! Every file is written to a temporary name and renamed into place, so readers in other
+//! processes see a whole file or none; blocks are named after the object's ETag, so a changed
+//! object never matches old blocks; a block whose checksum or length is wrong is deleted and
+//! fetched again. Nothing lives only in memory: after a restart (or `kill -9`) the folder is the
+//! index, and the space used is summed from it.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bytes::Bytes;
+use serde_json::{Value, json};
+
+/// Stable 64-bit FNV-1a: names must be the same in every process and release.
+pub(crate) fn fnv(text: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.as_bytes() {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// What the cache knows about one object.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Meta {
+    pub(crate) key: String,
+    pub(crate) etag: String,
+    pub(crate) version: Option<String>,
+    pub(crate) size: u64,
+    pub(crate) last_modified: String,
+    pub(crate) validated: f64,
+}
+
+/// The cache folder.
+#[derive(Debug)]
+pub(crate) struct Disk {
+    root: PathBuf,
+    used: AtomicU64,
+}
+
+fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension(format!(
+        "tmp.{}.{}",
+        std::process::id(),
+        fnv(&format!("{:?}", std::time::SystemTime::now()))
+    ));
+    std::fs::write(&tmp, data)?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}
+
+impl Disk {
+    /// Opens (creating) the folder and sums the space its entries use.
+    pub(crate) fn open(dir: &Path) -> std::io::Result<Self> {
+        let root = dir.join("v1");
+        std::fs::create_dir_all(&root)?;
+        let disk = Self {
+            root,
+            used: AtomicU64::new(0),
+        };
+        disk.used.store(disk.scan(true), Ordering::Relaxed);
+        Ok(disk)
+    }
+
+    /// Bytes of blocks on disk; removes temporary files an interrupted writer left behind.
+    fn scan(&self, clean: bool) -> u64 {
+        let mut total = 0;
+        for entry in std::fs::read_dir(&self.root)
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            for f in std::fs::read_dir(entry.path())
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                let name = f.file_name().to_string_lossy().into_owned();
+                let Ok(meta) = f.metadata() else { continue };
+                if name.contains(".tmp.") {
+                    let old = meta
+                        .modified()
+                        .ok()
+                        .and_then(|m| m.elapsed().ok())
+                        .is_some_and(|a| a.as_secs() > 600);
+                    if clean && old {
+                        let _ = std::fs::remove_file(f.path());
+                    }
+                } else if name != "meta.json" {
+                    total += meta.len();
+                }
+            }
+        }
+        total
+    }
+
+    pub(crate) fn used(&self) -> u64 {
+        self.used.load(Ordering::Relaxed)
+    }
+
+    /// Recounts the space used (other processes share the folder).
+    pub(crate) fn rescan(&self) -> u64 {
+        let n = self.scan(false);
+        self.used.store(n, Ordering::Relaxed);
+        n
+    }
+
+    fn entry_dir(&self, key: &str) -> PathBuf {
+        self.root.join(format!("{:016x}", fnv(key)))
+    }
+
+    pub(crate) fn meta(&self, key: &str) -> Option<Meta> {
+        let text = std::fs::read(self.entry_dir(key).join("meta.json")).ok()?;
+        let v: Value = serde_json::from_slice(&text).ok()?;
+        let meta = Meta {
+            key: v.get("key")?.as_str()?.to_string(),
+            etag: v.get("etag")?.as_str()?.to_string(),
+            version: v.get("version").and_then(Value::as_str).map(str::to_string),
+            size: v.get("size")?.as_u64()?,
+            last_modified: v.get("last_modified")?.as_str()?.to_string(),
+            validated: v.get("validated")?.as_f64()?,
+        };
+        // A hash collision names another object: treat as absent.
+        (meta.key == key).then_some(meta)
+    }
+
+    pub(crate) fn write_meta(&self, m: &Meta) -> std::io::Result<()> {
+        let dir = self.entry_dir(&m.key);
+        std::fs::create_dir_all(&dir)?;
+        let doc = json!({
+            "key": m.key, "etag": m.etag, "version": m.version, "size": m.size,
+            "last_modified": m.last_modified, "validated": m.validated,
+        });
+        write_atomic(&dir.join("meta.json"), doc.to_string().as_bytes())
+    }
+
+    fn block_path(&self, key: &str, etag: &str, index: u64) -> PathBuf {
+        self.entry_dir(key)
+            .join(format!("{:016x}.{index}", fnv(etag)))
+    }
+
+    /// Block `index` of `etag`'s bytes, when present and intact (a damaged one is deleted).
+    pub(crate) fn block(
+        &self,
+        key: &str,
+        etag: &str,
+        index: u64,
+        expected_len: u64,
+    ) -> Option<Bytes> {
+        let path = self.block_path(key, etag, index);
+        let data = std::fs::read(&path).ok()?;
+        let ok = data.len() as u64 == expected_len + 4 && {
+            let (body, tail) = data.split_at(data.len() - 4);
+            tail == crc32fast::hash(body).to_le_bytes()
+        };
+        if !ok {
+            tracing::warn!(target: "lakeroute::cache", path = %path.display(), "dropping a damaged cache block");
+            if std::fs::remove_file(&path).is_ok() {
+                self.used
+                    .fetch_sub((data.len() as u64).min(self.used()), Ordering::Relaxed);
+            }
+            return None;
+        }
+        let mut bytes = Bytes::from(data);
+        bytes.truncate(expected_len as usize);
+        Some(bytes)
+    }
+
+    pub(crate) fn write_block(
+        &self,
+        key: &str,
+        etag: &str,
+        index: u64,
+        data: &[u8],
+    ) -> std::io::Result<()> {
+        let path = self.block_path(key, etag, index);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let mut buf = Vec::with_capacity(data.len() + 4);
+        buf.extend_from_slice(data);
+        buf.extend_from_slice(&crc32fast::hash(data).to_le_bytes());
+        write_atomic(&path, &buf)?;
+        self.used.fetch_add(buf.len() as u64, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Forgets an object (all its versions).
+    pub(crate) fn remove(&self, key: &str) {
+        self.remove_dir(&self.entry_dir(key));
+    }
+
+    fn remove_dir(&self, dir: &Path) {
+        let mut freed = 0;
+        for f in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let name = f.file_name().to_string_lossy().into_owned();
+            if name != "meta.json" && !name.contains(".tmp.") {
+                freed += f.metadata().map(|m| m.len()).unwrap_or(0);
+            }
+        }
+        if std::fs::remove_dir_all(dir).is_ok() {
+            self.used
+                .fetch_sub(freed.min(self.used()), Ordering::Relaxed);
+        }
+    }
+
+    /// Forgets the object whose key hashes to `hash` (the policy's name for it).
+    pub(crate) fn remove_hash(&self, hash: u64) {
+        self.remove_dir(&self.root.join(format!("{hash:016x}")));
+    }
+
+    /// Deletes least recently written entries until at most `limit` bytes are used: the safety
+    /// net when several processes together exceed the bound.
+    pub(crate) fn shrink_to(&self, limit: u64) {
+        if self.rescan() <= limit {
+            return;
+        }
+        let mut entries: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(&self.root)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+            .collect();
+        entries.sort();
+        for (_, dir) in entries {
+            if self.used() <= limit {
+                break;
+            }
+            self.remove_dir(&dir);
+        }
+    }
+
+    /// Entries and bytes on disk.
+    pub(crate) fn summary(&self) -> (u64, u64) {
+        let entries = std::fs::read_dir(&self.root).into_iter().flatten().count() as u64;
+        (entries, self.rescan())
+    }
+}

@@ -1,0 +1,528 @@
+//! [`CachedStore`]: the egress-aware disk cache as an `ObjectStore` wrapper.
+//!
+//! Per operation:
+//! - `get` (whole or ranged): served from cached blocks when the entry is fresh; missing blocks
+//!   are fetched with `If-Match` on the cached ETag (a changed object fails the condition, its
+//!   entry is dropped and the read starts over). A stale entry is revalidated with a conditional
+//!   GET (`If-None-Match`); "not modified" refreshes it, new bytes replace it.
+//! - freshness: datasets declared `immutable` are never revalidated; otherwise entries are
+//!   revalidated after `revalidate_after` (mode `ttl`) or on every read (mode `strict`).
+//! - admission and eviction: [`CostAwarePolicy`] (dollars, not recency); same-region data is
+//!   not cached unless `same_region: true`.
+//! - `head` and reads with their own conditions go to the store; writes, deletes, copies and
+//!   renames go to the store and drop the entry first, so this process never reads its own
+//!   overwritten data from the cache.
+//!
+//! The key is the store's identity plus the path; blocks are named by ETag, so an object that
+//! changed on the server is never served beyond what the freshness mode allows.
+
+use std::fmt;
+use std::ops::Range;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::{Bytes, BytesMut};
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use object_store::path::Path;
+use object_store::{
+    CopyOptions, GetOptions, GetRange, GetResult, GetResultPayload, ListResult, MultipartUpload,
+    ObjectMeta, ObjectStore, PutMultipartOptions, PutOptions, PutPayload, PutResult, RenameOptions,
+    Result,
+};
+
+use super::disk::{Disk, Meta, fnv};
+use super::policy::{Access, CostAwarePolicy};
+use crate::meter::{Meter, ReadCost};
+
+/// When cached entries are checked against the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Freshness {
+    /// After `revalidate_after` has passed since the last check.
+    Ttl,
+    /// On every read (a conditional GET; bytes come from the cache when unchanged).
+    Strict,
+}
+
+/// Whether a read was answered from the cache (in `GetResult::extensions`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheStatus {
+    /// Every byte came from the cache.
+    Hit,
+    /// Some or all bytes were fetched.
+    Miss,
+}
+
+/// The shared cache of a lake: its folder and its policy.
+#[derive(Debug)]
+pub struct Cache {
+    pub(crate) disk: Disk,
+    pub(crate) policy: Mutex<CostAwarePolicy>,
+    pub(crate) max_bytes: u64,
+    pub(crate) block_size: u64,
+    pub(crate) freshness: Freshness,
+    pub(crate) revalidate_after: Duration,
+    pub(crate) same_region: bool,
+}
+
+impl Cache {
+    /// Opens the cache folder.
+    pub(crate) fn open(settings: &crate::catalog::CacheSettings) -> std::io::Result<Self> {
+        let price = settings.medium_price_gb_month / (1024.0 * 1024.0 * 1024.0) / (30.0 * 86_400.0);
+        Ok(Self {
+            disk: Disk::open(&settings.dir)?,
+            policy: Mutex::new(CostAwarePolicy::new(settings.max_bytes, price)),
+            max_bytes: settings.max_bytes,
+            block_size: settings.block_size.max(4096),
+            freshness: settings.freshness,
+            revalidate_after: settings.revalidate_after,
+            same_region: settings.same_region,
+        })
+    }
+
+    /// Entries and bytes in the cache folder.
+    pub fn summary(&self) -> (u64, u64) {
+        self.disk.summary()
+    }
+
+    /// Runs the policy for one read; returns whether the object is (now) held, and deletes
+    /// what the policy dropped.
+    fn admit(&self, key: &str, version: &str, size: u64, miss_cost: f64, cacheable: bool) -> bool {
+        if !cacheable {
+            return false;
+        }
+        let hash = fnv(key);
+        let held = {
+            let mut p = self
+                .policy
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            p.touch(&Access {
+                time: now(),
+                key: hash,
+                version: fnv(version),
+                size,
+                miss_cost,
+            });
+            let removed = p.take_removed();
+            for k in removed.into_iter().filter(|k| *k != hash) {
+                self.disk.remove_hash(k);
+            }
+            p.holds(hash)
+        };
+        if self.disk.used() + size > self.max_bytes {
+            self.disk.shrink_to(self.max_bytes.saturating_sub(size));
+        }
+        held
+    }
+}
+
+fn now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+/// A store read through the cache; see the module docs.
+#[derive(Debug)]
+pub struct CachedStore {
+    inner: Arc<dyn ObjectStore>,
+    cache: Arc<Cache>,
+    /// The store's identity (its physical root URL), so keys are global.
+    identity: String,
+    immutable: bool,
+    cost: ReadCost,
+    meter: Arc<Meter>,
+    dataset: String,
+}
+
+impl fmt::Display for CachedStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CachedStore({})", self.inner)
+    }
+}
+
+fn result(
+    location: &Path,
+    meta: &Meta,
+    range: Range<u64>,
+    bytes: Bytes,
+    status: CacheStatus,
+) -> GetResult {
+    let last_modified = chrono::DateTime::parse_from_rfc3339(&meta.last_modified)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .unwrap_or_default();
+    let mut r = GetResult {
+        payload: GetResultPayload::Stream(futures::stream::once(async move { Ok(bytes) }).boxed()),
+        meta: ObjectMeta {
+            location: location.clone(),
+            last_modified,
+            size: meta.size,
+            e_tag: Some(meta.etag.clone()),
+            version: meta.version.clone(),
+        },
+        range,
+        attributes: Default::default(),
+        extensions: Default::default(),
+    };
+    r.extensions.insert(status);
+    r
+}
+
+/// The byte range a read asks for, within an object of `size` bytes.
+fn wanted(range: &Option<GetRange>, size: u64) -> Range<u64> {
+    match range {
+        None => 0..size,
+        Some(GetRange::Bounded(r)) => r.start.min(size)..r.end.min(size),
+        Some(GetRange::Offset(o)) => (*o).min(size)..size,
+        Some(GetRange::Suffix(n)) => size.saturating_sub(*n)..size,
+    }
+}
+
+impl CachedStore {
+    pub(crate) fn new(
+        inner: Arc<dyn ObjectStore>,
+        cache: Arc<Cache>,
+        identity: String,
+        immutable: bool,
+        cost: ReadCost,
+        meter: Arc<Meter>,
+        dataset: String,
+    ) -> Self {
+        Self {
+            inner,
+            cache,
+            identity,
+            immutable,
+            cost,
+            meter,
+            dataset,
+        }
+    }
+
+    fn key(&self, location: &Path) -> String {
+        format!("{}/{}", self.identity, location)
+    }
+
+    fn cacheable(&self) -> bool {
+        self.cost.per_byte > 0.0 || self.cache.same_region
+    }
+
+    fn blocks(&self, r: &Range<u64>) -> Range<u64> {
+        let b = self.cache.block_size;
+        if r.is_empty() {
+            return 0..0;
+        }
+        r.start / b..r.end.div_ceil(b)
+    }
+
+    fn block_len(&self, index: u64, size: u64) -> u64 {
+        let b = self.cache.block_size;
+        (size - (index * b).min(size)).min(b)
+    }
+
+    /// Stores the complete blocks inside `fetched` (a range of the object) with `bytes`.
+    fn store_blocks(&self, key: &str, meta: &Meta, fetched: &Range<u64>, bytes: &Bytes) {
+        let b = self.cache.block_size;
+        for index in self.blocks(fetched) {
+            let start = index * b;
+            let len = self.block_len(index, meta.size);
+            if start >= fetched.start && start + len <= fetched.end && len > 0 {
+                let from = (start - fetched.start) as usize;
+                let _ = self.cache.disk.write_block(
+                    key,
+                    &meta.etag,
+                    index,
+                    &bytes[from..from + len as usize],
+                );
+            }
+        }
+    }
+
+    fn record(&self, hit: bool, bytes: u64) {
+        let avoided = self.cost.of(bytes);
+        self.meter.record(&self.dataset, |c| {
+            if hit {
+                c.cache_hits += 1;
+                c.bytes_cached += bytes;
+                c.dollars_avoided += avoided;
+            } else {
+                c.cache_misses += 1;
+            }
+        });
+    }
+
+    /// Fetches `range` of the object (aligned to blocks when possible), caches it if the policy
+    /// admits it, and answers the read.
+    async fn fetch(&self, location: &Path, key: &str, options: GetOptions) -> Result<GetResult> {
+        let asked = options.range.clone();
+        let aligned = match &asked {
+            Some(GetRange::Bounded(r)) => {
+                let b = self.cache.block_size;
+                Some(GetRange::Bounded((r.start / b) * b..r.end.div_ceil(b) * b))
+            }
+            _ => None,
+        };
+        let got = self
+            .inner
+            .get_opts(
+                location,
+                GetOptions {
+                    range: aligned,
+                    ..options
+                },
+            )
+            .await?;
+        self.absorb(location, key, &asked, got).await
+    }
+
+    /// Caches what a read brought back (if the policy admits it) and answers the read.
+    async fn absorb(
+        &self,
+        location: &Path,
+        key: &str,
+        asked: &Option<GetRange>,
+        got: GetResult,
+    ) -> Result<GetResult> {
+        let size = got.meta.size;
+        let fetched = got.range.clone();
+        let etag = got.meta.e_tag.clone();
+        let meta = etag.map(|etag| Meta {
+            key: key.to_string(),
+            etag,
+            version: got.meta.version.clone(),
+            size,
+            last_modified: got.meta.last_modified.to_rfc3339(),
+            validated: now(),
+        });
+        let bytes = got.bytes().await?;
+        if let Some(meta) = &meta {
+            let miss_cost = self.cost.of(size);
+            if self
+                .cache
+                .admit(key, &meta.etag, size, miss_cost, self.cacheable())
+                && self.cache.disk.write_meta(meta).is_ok()
+            {
+                self.store_blocks(key, meta, &fetched, &bytes);
+            }
+        }
+        self.record(false, 0);
+        let want = wanted(asked, size);
+        let slice = bytes.slice(
+            (want.start - fetched.start) as usize
+                ..(want.end - fetched.start).min(bytes.len() as u64) as usize,
+        );
+        let fallback = Meta {
+            key: key.to_string(),
+            etag: String::new(),
+            version: None,
+            size,
+            last_modified: chrono::Utc::now().to_rfc3339(),
+            validated: now(),
+        };
+        Ok(result(
+            location,
+            meta.as_ref().unwrap_or(&fallback),
+            want,
+            slice,
+            CacheStatus::Miss,
+        ))
+    }
+
+    /// Serves a read from a fresh entry, fetching blocks it lacks. `None`: the object changed.
+    async fn serve(
+        &self,
+        location: &Path,
+        key: &str,
+        meta: &Meta,
+        asked: &Option<GetRange>,
+    ) -> Result<Option<GetResult>> {
+        let want = wanted(asked, meta.size);
+        let b = self.cache.block_size;
+        let blocks = self.blocks(&want);
+        let mut found: Vec<Option<Bytes>> = blocks
+            .clone()
+            .map(|i| {
+                self.cache
+                    .disk
+                    .block(key, &meta.etag, i, self.block_len(i, meta.size))
+            })
+            .collect();
+        let missing: Vec<u64> = blocks
+            .clone()
+            .zip(&found)
+            .filter(|(_, f)| f.is_none())
+            .map(|(i, _)| i)
+            .collect();
+        if let (Some(first), Some(last)) = (missing.first(), missing.last()) {
+            let span = first * b..((last + 1) * b).min(meta.size);
+            let opts = GetOptions::new()
+                .with_range(Some(span.clone()))
+                .with_if_match(Some(meta.etag.clone()));
+            let got = match self.inner.get_opts(location, opts).await {
+                Ok(g) => g,
+                Err(object_store::Error::Precondition { .. }) => return Ok(None),
+                Err(e) => return Err(e),
+            };
+            let bytes = got.bytes().await?;
+            self.store_blocks(key, meta, &span, &bytes);
+            for (slot, index) in found.iter_mut().zip(blocks.clone()) {
+                if slot.is_none() && index >= *first && index <= *last {
+                    let from = ((index - first) * b) as usize;
+                    let len = self.block_len(index, meta.size) as usize;
+                    *slot = bytes.get(from..from + len).map(|s| bytes.slice_ref(s));
+                }
+            }
+        }
+        let hit = missing.is_empty();
+        let _ = self.cache.admit(
+            key,
+            &meta.etag,
+            meta.size,
+            self.cost.of(meta.size),
+            self.cacheable(),
+        );
+        let mut out = BytesMut::with_capacity((want.end - want.start) as usize);
+        for (index, block) in blocks.zip(found) {
+            let block = block.unwrap_or_default();
+            let start = index * b;
+            let from = want.start.saturating_sub(start) as usize;
+            let to = ((want.end - start) as usize).min(block.len());
+            if from < to {
+                out.extend_from_slice(&block[from..to]);
+            }
+        }
+        let n = out.len() as u64;
+        self.record(hit, if hit { n } else { 0 });
+        let status = if hit {
+            CacheStatus::Hit
+        } else {
+            CacheStatus::Miss
+        };
+        Ok(Some(result(location, meta, want, out.freeze(), status)))
+    }
+}
+
+#[async_trait]
+impl ObjectStore for CachedStore {
+    async fn put_opts(
+        &self,
+        location: &Path,
+        payload: PutPayload,
+        opts: PutOptions,
+    ) -> Result<PutResult> {
+        self.cache.disk.remove(&self.key(location));
+        self.inner.put_opts(location, payload, opts).await
+    }
+
+    async fn put_multipart_opts(
+        &self,
+        location: &Path,
+        opts: PutMultipartOptions,
+    ) -> Result<Box<dyn MultipartUpload>> {
+        self.cache.disk.remove(&self.key(location));
+        self.inner.put_multipart_opts(location, opts).await
+    }
+
+    async fn get_opts(&self, location: &Path, options: GetOptions) -> Result<GetResult> {
+        let conditional = options.if_match.is_some()
+            || options.if_none_match.is_some()
+            || options.if_modified_since.is_some()
+            || options.if_unmodified_since.is_some()
+            || options.version.is_some();
+        if options.head || conditional {
+            return self.inner.get_opts(location, options).await;
+        }
+        let key = self.key(location);
+        for _ in 0..2 {
+            let Some(mut meta) = self.cache.disk.meta(&key) else {
+                return self.fetch(location, &key, options).await;
+            };
+            let age = now() - meta.validated;
+            let fresh = self.immutable
+                || (self.cache.freshness == Freshness::Ttl
+                    && age < self.cache.revalidate_after.as_secs_f64());
+            if !fresh {
+                let check = GetOptions::new()
+                    .with_if_none_match(Some(meta.etag.clone()))
+                    .with_range(options.range.clone());
+                match self.inner.get_opts(location, check).await {
+                    Err(object_store::Error::NotModified { .. }) => {
+                        meta.validated = now();
+                        let _ = self.cache.disk.write_meta(&meta);
+                    }
+                    Ok(changed) => {
+                        // New bytes: forget the old entry and keep what just arrived.
+                        self.cache.disk.remove(&key);
+                        return self.absorb(location, &key, &options.range, changed).await;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            if let Some(r) = self.serve(location, &key, &meta, &options.range).await? {
+                return Ok(r);
+            }
+            // The object changed under a fresh entry (seen through If-Match): start over.
+            self.cache.disk.remove(&key);
+        }
+        self.fetch(location, &key, options).await
+    }
+
+    async fn get_ranges(&self, location: &Path, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
+        let mut out = Vec::with_capacity(ranges.len());
+        for r in ranges {
+            out.push(
+                self.get_opts(location, GetOptions::new().with_range(Some(r.clone())))
+                    .await?
+                    .bytes()
+                    .await?,
+            );
+        }
+        Ok(out)
+    }
+
+    fn delete_stream(
+        &self,
+        locations: BoxStream<'static, Result<Path>>,
+    ) -> BoxStream<'static, Result<Path>> {
+        let (cache, identity) = (Arc::clone(&self.cache), self.identity.clone());
+        let locations = locations
+            .map(move |l| {
+                if let Ok(p) = &l {
+                    cache.disk.remove(&format!("{identity}/{p}"));
+                }
+                l
+            })
+            .boxed();
+        self.inner.delete_stream(locations)
+    }
+
+    fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
+        self.inner.list(prefix)
+    }
+
+    fn list_with_offset(
+        &self,
+        prefix: Option<&Path>,
+        offset: &Path,
+    ) -> BoxStream<'static, Result<ObjectMeta>> {
+        self.inner.list_with_offset(prefix, offset)
+    }
+
+    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> Result<ListResult> {
+        self.inner.list_with_delimiter(prefix).await
+    }
+
+    async fn copy_opts(&self, from: &Path, to: &Path, options: CopyOptions) -> Result<()> {
+        self.cache.disk.remove(&self.key(to));
+        self.inner.copy_opts(from, to, options).await
+    }
+
+    async fn rename_opts(&self, from: &Path, to: &Path, options: RenameOptions) -> Result<()> {
+        self.cache.disk.remove(&self.key(from));
+        self.cache.disk.remove(&self.key(to));
+        self.inner.rename_opts(from, to, options).await
+    }
+}

@@ -1,0 +1,361 @@
+//! Accounting: every request to a remote store, and every byte served from the cache, per
+//! dataset, in requests, bytes and dollars.
+//!
+//! [`MeteredStore`] wraps the store that really goes over the network, so it counts exactly
+//! the requests that are billed; the cache reports what it served instead. Dollars use the
+//! catalog's price table from where the data lives to where this process runs (`compute:` in
+//! lakeroute.yaml or `LAKEROUTE_COMPUTE=provider/region`). An egress budget, when set, is
+//! checked before a read is sent.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::Range;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::stream::BoxStream;
+use object_store::path::Path;
+use object_store::{
+    CopyOptions, GetOptions, GetRange, GetResult, ListResult, MultipartUpload, ObjectMeta,
+    ObjectStore, ObjectStoreExt, PutMultipartOptions, PutOptions, PutPayload, PutResult,
+    RenameOptions, Result,
+};
+use serde_json::{Value, json};
+
+use crate::error::Error;
+
+/// Counters for one dataset (or physical store).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[non_exhaustive]
+pub struct Counters {
+    /// Requests sent to the remote store.
+    pub requests: u64,
+    /// Bytes read from the remote store.
+    pub bytes_remote: u64,
+    /// Bytes served from the cache instead.
+    pub bytes_cached: u64,
+    /// Bytes written to the remote store.
+    pub bytes_written: u64,
+    /// Reads answered by the cache.
+    pub cache_hits: u64,
+    /// Reads the cache had to fetch.
+    pub cache_misses: u64,
+    /// Dollars spent: egress plus request fees.
+    pub dollars_spent: f64,
+    /// Dollars the cache avoided.
+    pub dollars_avoided: f64,
+}
+
+impl Counters {
+    fn add(&mut self, o: &Counters) {
+        self.requests += o.requests;
+        self.bytes_remote += o.bytes_remote;
+        self.bytes_cached += o.bytes_cached;
+        self.bytes_written += o.bytes_written;
+        self.cache_hits += o.cache_hits;
+        self.cache_misses += o.cache_misses;
+        self.dollars_spent += o.dollars_spent;
+        self.dollars_avoided += o.dollars_avoided;
+    }
+
+    /// As JSON.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "requests": self.requests,
+            "bytes_remote": self.bytes_remote,
+            "bytes_cached": self.bytes_cached,
+            "bytes_written": self.bytes_written,
+            "cache_hits": self.cache_hits,
+            "cache_misses": self.cache_misses,
+            "dollars_spent": self.dollars_spent,
+            "dollars_avoided": self.dollars_avoided,
+        })
+    }
+}
+
+/// A snapshot of the accounting.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Per dataset (`domain/name/vN`) or physical store.
+    pub by_dataset: BTreeMap<String, Counters>,
+    /// Everything together.
+    pub total: Counters,
+}
+
+impl Stats {
+    /// As JSON.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "total": self.total.to_json(),
+            "by_dataset": self.by_dataset.iter().map(|(k, v)| (k.clone(), v.to_json())).collect::<serde_json::Map<_, _>>(),
+        })
+    }
+}
+
+/// An egress budget for this process.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[non_exhaustive]
+pub struct Budget {
+    /// Bytes that may be read from remote stores.
+    pub bytes: Option<u64>,
+    /// Dollars that may be spent.
+    pub dollars: Option<f64>,
+}
+
+/// The shared accounting of one lake.
+#[derive(Debug, Default)]
+pub struct Meter {
+    counters: Mutex<BTreeMap<String, Counters>>,
+    budget: Budget,
+}
+
+impl Meter {
+    pub(crate) fn new(budget: Budget) -> Self {
+        Self {
+            counters: Mutex::default(),
+            budget,
+        }
+    }
+
+    pub(crate) fn record(&self, dataset: &str, f: impl FnOnce(&mut Counters)) {
+        let mut map = self
+            .counters
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        f(map.entry(dataset.to_string()).or_default());
+        let c = map.get(dataset).copied().unwrap_or_default();
+        tracing::debug!(
+            target: "lakeroute::metrics",
+            dataset,
+            requests = c.requests,
+            bytes_remote = c.bytes_remote,
+            bytes_cached = c.bytes_cached,
+            dollars_spent = c.dollars_spent,
+            dollars_avoided = c.dollars_avoided,
+            "accounting"
+        );
+    }
+
+    /// A snapshot.
+    pub fn stats(&self) -> Stats {
+        let map = self
+            .counters
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut total = Counters::default();
+        for c in map.values() {
+            total.add(c);
+        }
+        Stats {
+            by_dataset: map.clone(),
+            total,
+        }
+    }
+
+    /// Fails when reading `bytes` more at `per_byte` dollars would exceed the budget.
+    pub(crate) fn check_budget(
+        &self,
+        dataset: &str,
+        bytes: u64,
+        dollars: f64,
+    ) -> std::result::Result<(), Error> {
+        let total = self.stats().total;
+        let over_bytes = self
+            .budget
+            .bytes
+            .filter(|b| total.bytes_remote + bytes > *b);
+        let over_dollars = self
+            .budget
+            .dollars
+            .filter(|d| total.dollars_spent + dollars > *d);
+        if over_bytes.is_some() || over_dollars.is_some() {
+            return Err(Error::BudgetExceeded {
+                dataset: dataset.to_string(),
+                budget: match (over_bytes, over_dollars) {
+                    (Some(b), _) => format!("{b} bytes"),
+                    (_, Some(d)) => format!("${d}"),
+                    _ => String::new(),
+                },
+                spent: format!("{} bytes, ${:.6}", total.bytes_remote, total.dollars_spent),
+                needed: format!("{bytes} bytes, ${dollars:.6}"),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// What a read from one place costs: egress per byte and the request fee.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ReadCost {
+    /// Dollars per byte moved to the compute location.
+    pub per_byte: f64,
+    /// Dollars per request.
+    pub per_request: f64,
+}
+
+impl ReadCost {
+    /// Dollars for one read of `bytes`.
+    pub fn of(&self, bytes: u64) -> f64 {
+        self.per_request + bytes as f64 * self.per_byte
+    }
+}
+
+/// Counts what goes to the remote store behind it; see the module docs.
+#[derive(Debug)]
+pub struct MeteredStore {
+    inner: Arc<dyn ObjectStore>,
+    meter: Arc<Meter>,
+    dataset: String,
+    cost: ReadCost,
+    write_fee: f64,
+}
+
+impl MeteredStore {
+    pub(crate) fn new(
+        inner: Arc<dyn ObjectStore>,
+        meter: Arc<Meter>,
+        dataset: String,
+        cost: ReadCost,
+        write_fee: f64,
+    ) -> Self {
+        Self {
+            inner,
+            meter,
+            dataset,
+            cost,
+            write_fee,
+        }
+    }
+
+    fn count_request(&self) {
+        self.meter.record(&self.dataset, |c| {
+            c.requests += 1;
+            c.dollars_spent += self.cost.per_request;
+        });
+    }
+}
+
+impl fmt::Display for MeteredStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "MeteredStore({})", self.inner)
+    }
+}
+
+fn range_len(r: &GetRange) -> Option<u64> {
+    match r {
+        GetRange::Bounded(b) => Some(b.end.saturating_sub(b.start)),
+        GetRange::Suffix(n) => Some(*n),
+        GetRange::Offset(_) => None,
+    }
+}
+
+#[async_trait]
+impl ObjectStore for MeteredStore {
+    async fn put_opts(
+        &self,
+        location: &Path,
+        payload: PutPayload,
+        opts: PutOptions,
+    ) -> Result<PutResult> {
+        let n = payload.content_length() as u64;
+        let r = self.inner.put_opts(location, payload, opts).await;
+        self.meter.record(&self.dataset, |c| {
+            c.requests += 1;
+            c.dollars_spent += self.write_fee;
+            if r.is_ok() {
+                c.bytes_written += n;
+            }
+        });
+        r
+    }
+
+    async fn put_multipart_opts(
+        &self,
+        location: &Path,
+        opts: PutMultipartOptions,
+    ) -> Result<Box<dyn MultipartUpload>> {
+        self.count_request();
+        self.inner.put_multipart_opts(location, opts).await
+    }
+
+    async fn get_opts(&self, location: &Path, options: GetOptions) -> Result<GetResult> {
+        if !options.head
+            && (self.meter.budget.bytes.is_some() || self.meter.budget.dollars.is_some())
+        {
+            let bytes = match options.range.as_ref().and_then(range_len) {
+                Some(n) => n,
+                None => {
+                    self.count_request();
+                    self.inner.head(location).await?.size
+                }
+            };
+            self.meter
+                .check_budget(&self.dataset, bytes, self.cost.of(bytes))
+                .map_err(|e| object_store::Error::Generic {
+                    store: "lakeroute",
+                    source: Box::new(e),
+                })?;
+        }
+        let r = self.inner.get_opts(location, options).await;
+        let bytes = r.as_ref().map(|g| g.range.end - g.range.start).unwrap_or(0);
+        self.meter.record(&self.dataset, |c| {
+            c.requests += 1;
+            c.bytes_remote += bytes;
+            c.dollars_spent += self.cost.of(bytes);
+        });
+        r
+    }
+
+    async fn get_ranges(&self, location: &Path, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
+        // Coalesce as object_store does, but through get_opts so every request is counted.
+        object_store::coalesce_ranges(
+            ranges,
+            |r| async move {
+                self.get_opts(location, GetOptions::new().with_range(Some(r)))
+                    .await?
+                    .bytes()
+                    .await
+            },
+            object_store::OBJECT_STORE_COALESCE_DEFAULT,
+        )
+        .await
+    }
+
+    fn delete_stream(
+        &self,
+        locations: BoxStream<'static, Result<Path>>,
+    ) -> BoxStream<'static, Result<Path>> {
+        self.inner.delete_stream(locations)
+    }
+
+    fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
+        self.count_request();
+        self.inner.list(prefix)
+    }
+
+    fn list_with_offset(
+        &self,
+        prefix: Option<&Path>,
+        offset: &Path,
+    ) -> BoxStream<'static, Result<ObjectMeta>> {
+        self.count_request();
+        self.inner.list_with_offset(prefix, offset)
+    }
+
+    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> Result<ListResult> {
+        self.count_request();
+        self.inner.list_with_delimiter(prefix).await
+    }
+
+    async fn copy_opts(&self, from: &Path, to: &Path, options: CopyOptions) -> Result<()> {
+        self.count_request();
+        self.inner.copy_opts(from, to, options).await
+    }
+
+    async fn rename_opts(&self, from: &Path, to: &Path, options: RenameOptions) -> Result<()> {
+        self.count_request();
+        self.inner.rename_opts(from, to, options).await
+    }
+}

@@ -86,6 +86,31 @@ async fn mirrored_dataset_through_lake_uris() -> TestResult {
 }
 
 #[tokio::test]
+async fn cached_cross_cloud_dataset_through_lake_uris() -> TestResult {
+    // The folder stands in for AWS and this process computes on Azure: every read crosses
+    // clouds, so the cache keeps it. The suite must not be able to tell.
+    let data = tempfile::tempdir()?;
+    let cache = tempfile::tempdir()?;
+    let settings = format!(
+        "compute: {{provider: azure, region: westeurope}}\ncache: {{dir: {}, max_bytes: 256MiB, block_size: 256KiB, freshness: strict}}\nstorage:\n  aws:\n    provider: local\n    emulates: aws\n    region: us-east-1\n    root: {}\n",
+        cache.path().display(),
+        data.path().display()
+    );
+    let cat = TempCatalog::new(&[
+        ("lakeroute.yaml", settings.as_str()),
+        ("conf/far.yaml", &descriptor("far", 1, "conf", "aws", "far")),
+    ])?;
+    let lake = cat.lake()?;
+    conformance::run_all(&lake, "lake://conf/far/v1/").await?;
+    let s = lake.stats().by_dataset["conf/far/v1"];
+    assert!(
+        s.cache_hits > 0 && s.cache_misses > 0,
+        "the suite went through the cache: {s:?}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
 async fn physical_memory_uris() -> TestResult {
     let data = tempfile::tempdir()?;
     let cat = catalog(data.path())?;

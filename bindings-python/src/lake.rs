@@ -154,6 +154,12 @@ impl PyLake {
             .map_err(to_py)
     }
 
+    /// What this lake has read and written: `{"total": {...}, "by_dataset": {...}}` with
+    /// requests, bytes from stores and from the cache, hits, misses, dollars spent and avoided.
+    fn stats(&self) -> Json {
+        Json(self.lake.stats().to_json())
+    }
+
     /// A streaming writer for `uri` (used by `open(uri, "wb")`).
     fn writer(&self, uri: String) -> PyResult<PyWriter> {
         let w = self.lake.writer(&uri).map_err(to_py)?;

@@ -147,7 +147,7 @@ fn report(title: &str, trace: &[Access]) -> (f64, f64, f64) {
         "  {:<28} {:>14} {:>14}",
         "policy", "unbounded $", "bound 5% $"
     );
-    let mut run = |mk: &dyn Fn(u64) -> Box<dyn Policy>| -> (String, f64, f64) {
+    let run = |mk: &dyn Fn(u64) -> Box<dyn Policy>| -> (String, f64, f64) {
         let mut a = mk(u64::MAX);
         let mut b = mk(bound);
         let name = a.name();

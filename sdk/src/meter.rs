@@ -85,6 +85,42 @@ pub struct Stats {
 }
 
 impl Stats {
+    /// Adds another process's accounting to this one.
+    pub fn merge(&mut self, other: &Stats) {
+        for (k, c) in &other.by_dataset {
+            self.by_dataset.entry(k.clone()).or_default().add(c);
+        }
+        self.total.add(&other.total);
+    }
+
+    /// Reads what [`Stats::to_json`] wrote.
+    pub fn from_json(bytes: &[u8]) -> Option<Stats> {
+        let v: Value = serde_json::from_slice(bytes).ok()?;
+        let counters = |c: &Value| -> Counters {
+            let n = |k: &str| c.get(k).and_then(Value::as_u64).unwrap_or(0);
+            let f = |k: &str| c.get(k).and_then(Value::as_f64).unwrap_or(0.0);
+            Counters {
+                requests: n("requests"),
+                bytes_remote: n("bytes_remote"),
+                bytes_cached: n("bytes_cached"),
+                bytes_written: n("bytes_written"),
+                cache_hits: n("cache_hits"),
+                cache_misses: n("cache_misses"),
+                dollars_spent: f("dollars_spent"),
+                dollars_avoided: f("dollars_avoided"),
+            }
+        };
+        Some(Stats {
+            total: counters(v.get("total")?),
+            by_dataset: v
+                .get("by_dataset")?
+                .as_object()?
+                .iter()
+                .map(|(k, c)| (k.clone(), counters(c)))
+                .collect(),
+        })
+    }
+
     /// As JSON.
     pub fn to_json(&self) -> Value {
         json!({

@@ -194,6 +194,14 @@ pub(crate) struct Router {
     cache: Option<Arc<Cache>>,
 }
 
+impl Drop for Router {
+    fn drop(&mut self) {
+        if let Some(cache) = &self.cache {
+            cache.save_accounting(&self.meter.stats());
+        }
+    }
+}
+
 impl Router {
     pub(crate) fn new(catalog: Catalog, environment: Option<String>) -> Self {
         let cache = catalog.cache_settings().and_then(|s| match Cache::open(s) {

@@ -278,3 +278,131 @@ fn physical_and_local_paths_mix() -> TestResult {
     assert_eq!(std::fs::read(&target)?.len(), 1000);
     Ok(())
 }
+
+#[test]
+fn stats_add_up_what_every_process_read_through_the_cache() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    catalog(dir.path())?;
+    let settings = dir.path().join("lakeroute.yaml");
+    let text = std::fs::read_to_string(&settings)?;
+    std::fs::write(
+        &settings,
+        format!(
+            "compute: {{provider: azure, region: westeurope}}\ncache: {{dir: cache, max_bytes: 64MiB}}\n{text}"
+        ),
+    )?;
+    let c = Some(dir.path());
+    let local = dir.path().join("f.bin");
+    std::fs::write(&local, vec![5u8; 300_000])?;
+    lakeroute(
+        c,
+        &[
+            "put",
+            local.to_str().ok_or("path")?,
+            "lake://finance/customer/v1/f.bin",
+        ],
+    )?;
+    for _ in 0..3 {
+        let out = lakeroute(c, &["cat", "lake://finance/customer/v1/f.bin"])?;
+        assert_eq!(out.stdout.len(), 300_000);
+    }
+    let out = lakeroute(c, &["--output", "json", "stats"])?;
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    let fin = &v["by_dataset"]["finance/customer/v1"];
+    assert_eq!(fin["cache_misses"], 1, "{v}");
+    assert_eq!(fin["cache_hits"], 2, "{v}");
+    assert_eq!(fin["bytes_cached"], 600_000);
+    assert!(fin["dollars_avoided"].as_f64().unwrap_or(0.0) > 0.0);
+    let out = lakeroute(c, &["cache", "stats"])?;
+    assert!(
+        text_of(&out.stdout).contains("1 object(s)"),
+        "{}",
+        text_of(&out.stdout)
+    );
+    // Data on the same side as the compute (azure) is not cached.
+    let out = lakeroute(
+        c,
+        &[
+            "cp",
+            local.to_str().ok_or("path")?,
+            "lake://finance/snapshot/v1/g.bin",
+        ],
+    )?;
+    assert!(out.status.success());
+    lakeroute(c, &["cat", "lake://finance/snapshot/v1/g.bin"])?;
+    let out = lakeroute(c, &["--output", "json", "stats"])?;
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    assert_eq!(v["by_dataset"]["finance/snapshot/v1"]["cache_hits"], 0);
+    Ok(())
+}
+
+fn text_of(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn processes_share_one_cache_and_survive_kill_9() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    catalog(dir.path())?;
+    let settings = dir.path().join("lakeroute.yaml");
+    let existing = std::fs::read_to_string(&settings)?;
+    std::fs::write(
+        &settings,
+        format!(
+            "compute: {{provider: azure, region: westeurope}}\ncache: {{dir: cache, max_bytes: 1GiB, block_size: 256KiB}}\n{existing}"
+        ),
+    )?;
+    let big = dir.path().join("big.bin");
+    let body: Vec<u8> = (0..48 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(&big, &body)?;
+    let c = Some(dir.path());
+    lakeroute(
+        c,
+        &[
+            "put",
+            big.to_str().ok_or("path")?,
+            "lake://finance/customer/v1/big.bin",
+        ],
+    )?;
+
+    // A reader killed with SIGKILL in the middle of filling the cache.
+    let mut victim = Command::new(env!("CARGO_BIN_EXE_lakeroute"))
+        .args([
+            "--catalog",
+            dir.path().to_str().ok_or("path")?,
+            "cat",
+            "lake://finance/customer/v1/big.bin",
+        ])
+        .stdout(std::process::Stdio::null())
+        .spawn()?;
+    std::thread::sleep(std::time::Duration::from_millis(150));
+    victim.kill()?;
+    victim.wait()?;
+
+    // Four processes at once on the same folder: every one reads the right bytes.
+    let readers: Vec<_> = (0..4)
+        .map(|_| {
+            Command::new(env!("CARGO_BIN_EXE_lakeroute"))
+                .args([
+                    "--catalog",
+                    dir.path().to_str().unwrap_or_default(),
+                    "cat",
+                    "lake://finance/customer/v1/big.bin",
+                ])
+                .output()
+        })
+        .collect();
+    for r in readers {
+        let r = r?;
+        assert!(r.status.success(), "{}", text(&r.stderr));
+        assert!(r.stdout == body, "a reader got different bytes");
+    }
+    let out = lakeroute(c, &["--output", "json", "cache", "stats"])?;
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    assert_eq!(v["entries"], 1);
+    assert!(v["bytes"].as_u64().unwrap_or(0) >= body.len() as u64, "{v}");
+    // And once more, from the cache alone.
+    let out = lakeroute(c, &["cat", "lake://finance/customer/v1/big.bin"])?;
+    assert!(out.stdout == body);
+    Ok(())
+}

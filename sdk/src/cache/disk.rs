@@ -14,7 +14,6 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use bytes::Bytes;
 use serde_json::{Value, json};
 
 /// Stable 64-bit FNV-1a: names must be the same in every process and release.
@@ -147,31 +146,37 @@ impl Disk {
             .join(format!("{:016x}.{index}", fnv(etag)))
     }
 
-    /// Block `index` of `etag`'s bytes, when present and intact (a damaged one is deleted).
-    pub(crate) fn block(
+    /// Reads block `index` straight into `out` (its exact length) and checks it; false (and the
+    /// damaged file deleted) when it is missing, short, long or fails its checksum.
+    pub(crate) fn read_block_into(
         &self,
         key: &str,
         etag: &str,
         index: u64,
-        expected_len: u64,
-    ) -> Option<Bytes> {
+        out: &mut [u8],
+    ) -> bool {
+        use std::io::Read;
         let path = self.block_path(key, etag, index);
-        let data = std::fs::read(&path).ok()?;
-        let ok = data.len() as u64 == expected_len + 4 && {
-            let (body, tail) = data.split_at(data.len() - 4);
-            tail == crc32fast::hash(body).to_le_bytes()
+        let Ok(mut file) = std::fs::File::open(&path) else {
+            return false;
         };
+        let len_ok = file
+            .metadata()
+            .is_ok_and(|m| m.len() == out.len() as u64 + 4);
+        let mut tail = [0u8; 4];
+        let ok = len_ok
+            && file.read_exact(out).is_ok()
+            && file.read_exact(&mut tail).is_ok()
+            && tail == crc32fast::hash(out).to_le_bytes();
         if !ok {
             tracing::warn!(target: "lakeroute::cache", path = %path.display(), "dropping a damaged cache block");
+            let size = file.metadata().map(|m| m.len()).unwrap_or(0);
             if std::fs::remove_file(&path).is_ok() {
                 self.used
-                    .fetch_sub((data.len() as u64).min(self.used()), Ordering::Relaxed);
+                    .fetch_sub(size.min(self.used()), Ordering::Relaxed);
             }
-            return None;
         }
-        let mut bytes = Bytes::from(data);
-        bytes.truncate(expected_len as usize);
-        Some(bytes)
+        ok
     }
 
     pub(crate) fn write_block(

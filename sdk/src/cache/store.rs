@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use object_store::path::Path;
@@ -57,6 +57,7 @@ pub enum CacheStatus {
 /// The shared cache of a lake: its folder and its policy.
 #[derive(Debug)]
 pub struct Cache {
+    pub(crate) dir: std::path::PathBuf,
     pub(crate) disk: Disk,
     pub(crate) policy: Mutex<CostAwarePolicy>,
     pub(crate) max_bytes: u64,
@@ -71,6 +72,7 @@ impl Cache {
     pub(crate) fn open(settings: &crate::catalog::CacheSettings) -> std::io::Result<Self> {
         let price = settings.medium_price_gb_month / (1024.0 * 1024.0 * 1024.0) / (30.0 * 86_400.0);
         Ok(Self {
+            dir: settings.dir.clone(),
             disk: Disk::open(&settings.dir)?,
             policy: Mutex::new(CostAwarePolicy::new(settings.max_bytes, price)),
             max_bytes: settings.max_bytes,
@@ -84,6 +86,54 @@ impl Cache {
     /// Entries and bytes in the cache folder.
     pub fn summary(&self) -> (u64, u64) {
         self.disk.summary()
+    }
+
+    /// The cache folder.
+    pub fn dir(&self) -> &std::path::Path {
+        &self.dir
+    }
+
+    /// The size bound in bytes.
+    pub fn max_bytes(&self) -> u64 {
+        self.max_bytes
+    }
+
+    /// Saves a process's accounting beside the cache, so `lakeroute stats` can add up what
+    /// every process that shared this cache spent and saved.
+    pub(crate) fn save_accounting(&self, stats: &crate::meter::Stats) {
+        if stats.total == crate::meter::Counters::default() {
+            return;
+        }
+        let dir = self.dir.join("accounting");
+        let name = format!(
+            "{}-{}.json",
+            std::process::id(),
+            fnv(&format!("{:?}", std::time::SystemTime::now()))
+        );
+        let _ = std::fs::create_dir_all(&dir).and_then(|()| {
+            let tmp = dir.join(format!("{name}.tmp"));
+            std::fs::write(&tmp, stats.to_json().to_string())?;
+            std::fs::rename(&tmp, dir.join(name))
+        });
+    }
+
+    /// The accounting every process saved here.
+    pub fn saved_accounting(&self) -> crate::meter::Stats {
+        let mut all = crate::meter::Stats::default();
+        for f in std::fs::read_dir(self.dir.join("accounting"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            if f.path().extension().is_some_and(|e| e == "json")
+                && let Some(s) = std::fs::read(f.path())
+                    .ok()
+                    .and_then(|b| crate::meter::Stats::from_json(&b))
+            {
+                all.merge(&s);
+            }
+        }
+        all
     }
 
     /// Runs the policy for one read; returns whether the object is (now) held, and deletes
@@ -332,6 +382,9 @@ impl CachedStore {
     }
 
     /// Serves a read from a fresh entry, fetching blocks it lacks. `None`: the object changed.
+    ///
+    /// The whole blocks under the range are read straight into one buffer (each checked against
+    /// its CRC), and the answer is a slice of it: one allocation and one copy per read.
     async fn serve(
         &self,
         location: &Path,
@@ -342,24 +395,24 @@ impl CachedStore {
         let want = wanted(asked, meta.size);
         let b = self.cache.block_size;
         let blocks = self.blocks(&want);
-        let mut found: Vec<Option<Bytes>> = blocks
-            .clone()
-            .map(|i| {
-                self.cache
-                    .disk
-                    .block(key, &meta.etag, i, self.block_len(i, meta.size))
-            })
-            .collect();
-        let missing: Vec<u64> = blocks
-            .clone()
-            .zip(&found)
-            .filter(|(_, f)| f.is_none())
-            .map(|(i, _)| i)
-            .collect();
-        if let (Some(first), Some(last)) = (missing.first(), missing.last()) {
-            let span = first * b..((last + 1) * b).min(meta.size);
+        let span = (blocks.start * b).min(meta.size)..(blocks.end * b).min(meta.size);
+        let mut buf = vec![0u8; (span.end - span.start) as usize];
+        let mut missing = Vec::new();
+        for index in blocks.clone() {
+            let from = (index * b - span.start) as usize;
+            let len = self.block_len(index, meta.size) as usize;
+            if !self
+                .cache
+                .disk
+                .read_block_into(key, &meta.etag, index, &mut buf[from..from + len])
+            {
+                missing.push(index);
+            }
+        }
+        if let (Some(first), Some(last)) = (missing.first().copied(), missing.last().copied()) {
+            let fetch = first * b..((last + 1) * b).min(meta.size);
             let opts = GetOptions::new()
-                .with_range(Some(span.clone()))
+                .with_range(Some(fetch.clone()))
                 .with_if_match(Some(meta.etag.clone()));
             let got = match self.inner.get_opts(location, opts).await {
                 Ok(g) => g,
@@ -367,14 +420,12 @@ impl CachedStore {
                 Err(e) => return Err(e),
             };
             let bytes = got.bytes().await?;
-            self.store_blocks(key, meta, &span, &bytes);
-            for (slot, index) in found.iter_mut().zip(blocks.clone()) {
-                if slot.is_none() && index >= *first && index <= *last {
-                    let from = ((index - first) * b) as usize;
-                    let len = self.block_len(index, meta.size) as usize;
-                    *slot = bytes.get(from..from + len).map(|s| bytes.slice_ref(s));
-                }
+            if bytes.len() as u64 != fetch.end - fetch.start {
+                return Ok(None);
             }
+            self.store_blocks(key, meta, &fetch, &bytes);
+            let at = (fetch.start - span.start) as usize;
+            buf[at..at + bytes.len()].copy_from_slice(&bytes);
         }
         let hit = missing.is_empty();
         let _ = self.cache.admit(
@@ -384,16 +435,8 @@ impl CachedStore {
             self.cost.of(meta.size),
             self.cacheable(),
         );
-        let mut out = BytesMut::with_capacity((want.end - want.start) as usize);
-        for (index, block) in blocks.zip(found) {
-            let block = block.unwrap_or_default();
-            let start = index * b;
-            let from = want.start.saturating_sub(start) as usize;
-            let to = ((want.end - start) as usize).min(block.len());
-            if from < to {
-                out.extend_from_slice(&block[from..to]);
-            }
-        }
+        let out = Bytes::from(buf)
+            .slice((want.start - span.start) as usize..(want.end - span.start) as usize);
         let n = out.len() as u64;
         self.record(hit, if hit { n } else { 0 });
         let status = if hit {
@@ -401,7 +444,7 @@ impl CachedStore {
         } else {
             CacheStatus::Miss
         };
-        Ok(Some(result(location, meta, want, out.freeze(), status)))
+        Ok(Some(result(location, meta, want, out, status)))
     }
 }
 

@@ -149,11 +149,25 @@ enum Command {
         #[arg(long)]
         no_sizes: bool,
     },
+    /// What processes sharing this catalog's cache read and saved: requests, bytes from the
+    /// stores and from the cache, egress dollars spent and avoided, per dataset.
+    Stats,
+    /// The egress-aware cache.
+    Cache {
+        #[command(subcommand)]
+        command: CacheCommand,
+    },
     /// Questions about the catalog.
     Catalog {
         #[command(subcommand)]
         command: CatalogCommand,
     },
+}
+
+#[derive(Subcommand, Debug)]
+enum CacheCommand {
+    /// The cache folder: entries, bytes, bound, and what it saved.
+    Stats,
 }
 
 #[derive(Subcommand, Debug)]
@@ -315,6 +329,31 @@ async fn run(cli: Cli, out: &Output) -> Result<ExitCode> {
                 out.deleted(&uri, 1);
             }
         }
+        Command::Stats => match lake.cache() {
+            Some(cache) => out.stats(&cache.saved_accounting(), Some(cache.dir())),
+            None => out.stats(&lake.stats(), None),
+        },
+        Command::Cache {
+            command: CacheCommand::Stats,
+        } => match lake.cache() {
+            Some(cache) => {
+                let (entries, bytes) = cache.summary();
+                out.cache(
+                    cache.dir(),
+                    entries,
+                    bytes,
+                    cache.max_bytes(),
+                    &cache.saved_accounting(),
+                );
+            }
+            None => {
+                return Err(Error::InvalidJob {
+                    job: "cache stats".into(),
+                    reason: "the catalog enables no cache; add a cache: section to lakeroute.yaml"
+                        .into(),
+                });
+            }
+        },
         Command::Catalog {
             command: CatalogCommand::List,
         } => out.catalog(lake.catalog()),

@@ -216,6 +216,83 @@ impl Output {
         }
     }
 
+    pub(crate) fn stats(&self, stats: &lakeroute::meter::Stats, cache_dir: Option<&Path>) {
+        if self.json {
+            let mut v = stats.to_json();
+            v["cache_dir"] = json!(cache_dir.map(|d| d.display().to_string()));
+            self.print_json(&v);
+            return;
+        }
+        match cache_dir {
+            Some(d) => println!(
+                "accounting saved by every process using the cache at {}",
+                d.display()
+            ),
+            None => println!(
+                "no cache configured: nothing is kept between processes (lake.stats() in code)"
+            ),
+        }
+        println!(
+            "{:<36} {:>9} {:>14} {:>14} {:>7} {:>7} {:>12} {:>12}",
+            "DATASET",
+            "REQUESTS",
+            "BYTES REMOTE",
+            "BYTES CACHED",
+            "HITS",
+            "MISSES",
+            "$ SPENT",
+            "$ AVOIDED"
+        );
+        let rows = stats
+            .by_dataset
+            .iter()
+            .map(|(k, c)| (k.as_str(), c))
+            .chain([("total", &stats.total)]);
+        for (name, c) in rows {
+            println!(
+                "{name:<36} {:>9} {:>14} {:>14} {:>7} {:>7} {:>12} {:>12}",
+                c.requests,
+                c.bytes_remote,
+                c.bytes_cached,
+                c.cache_hits,
+                c.cache_misses,
+                dollars(c.dollars_spent),
+                dollars(c.dollars_avoided)
+            );
+        }
+    }
+
+    pub(crate) fn cache(
+        &self,
+        dir: &Path,
+        entries: u64,
+        bytes: u64,
+        max: u64,
+        saved: &lakeroute::meter::Stats,
+    ) {
+        if self.json {
+            self.print_json(&json!({
+                "dir": dir.display().to_string(),
+                "entries": entries,
+                "bytes": bytes,
+                "max_bytes": max,
+                "saved": saved.total.to_json(),
+            }));
+            return;
+        }
+        println!(
+            "cache {}: {entries} object(s), {bytes} of {max} bytes",
+            dir.display()
+        );
+        println!(
+            "served {} bytes in {} hits, avoiding {} of egress and requests (spent {})",
+            saved.total.bytes_cached,
+            saved.total.cache_hits,
+            dollars(saved.total.dollars_avoided),
+            dollars(saved.total.dollars_spent)
+        );
+    }
+
     pub(crate) fn sync(&self, r: &lakeroute::SyncReport) {
         if self.json {
             self.print_json(&json!({"copied": r.copied, "skipped": r.skipped, "bytes": r.bytes}));

@@ -37,6 +37,18 @@ pub enum Error {
         segment: String,
     },
 
+    /// No credentials could be resolved for a storage profile. Lists what was tried and why it
+    /// failed (never a secret), and the most likely fix.
+    #[error("no credentials for storage profile {profile:?}: tried {tried}; {hint}")]
+    CredentialUnavailable {
+        /// The storage profile.
+        profile: String,
+        /// Every source tried, and why each failed.
+        tried: String,
+        /// The most likely fix.
+        hint: String,
+    },
+
     /// A byte range whose end comes before its start.
     #[error("invalid range {start}..{end} for {uri}: the end must not come before the start")]
     InvalidRange {

@@ -41,10 +41,12 @@
 //! ```
 #![warn(missing_docs, unreachable_pub)]
 
+mod auth;
 pub mod cache;
 pub mod catalog;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod credentials;
 mod error;
 mod lake;
 pub mod meter;
@@ -61,6 +63,7 @@ pub mod sync;
 mod transfer;
 mod uri;
 
+pub use auth::AuthReport;
 pub use catalog::{
     Catalog, Cluster, Dataset, Environment, Job, Mirror, Problem, Provider, StorageProfile,
 };

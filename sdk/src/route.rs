@@ -221,6 +221,10 @@ impl Router {
         }
     }
 
+    pub(crate) fn stores(&self) -> &StoreRegistry {
+        &self.stores
+    }
+
     pub(crate) fn meter(&self) -> &Meter {
         &self.meter
     }
@@ -534,7 +538,7 @@ impl Router {
     fn profile_store(&self, p: &StorageProfile) -> Result<Arc<dyn ObjectStore>> {
         self.stores
             .get_or_build(&StoreKey::Profile(p.name.clone()), || {
-                build_profile_store(p)
+                build_profile_store(p, &self.stores)
             })
     }
 }

@@ -13,6 +13,7 @@ use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
 
 use crate::catalog::{Credentials, Provider, StorageProfile};
+use crate::credentials::AwsChain;
 use crate::error::{Error, Result};
 
 /// Which store a request goes to. Profiles get their own; physical URIs that match no profile
@@ -26,13 +27,38 @@ pub(crate) enum StoreKey {
     FileSystem,
 }
 
-/// The cache of built stores.
+/// The cache of built stores, and of credential chains: stores with the same identity share
+/// one chain, so one refresh serves them all.
 #[derive(Debug, Default)]
 pub(crate) struct StoreRegistry {
     stores: RwLock<HashMap<StoreKey, Arc<dyn ObjectStore>>>,
+    chains: std::sync::Mutex<HashMap<String, Arc<AwsChain>>>,
 }
 
 impl StoreRegistry {
+    /// The AWS chain for a profile whose credentials come from the SDK chain.
+    pub(crate) fn aws_chain(&self, p: &StorageProfile) -> Option<Arc<AwsChain>> {
+        let (profile, role) = match &p.credentials {
+            Credentials::Ambient => (None, None),
+            Credentials::AwsChain { profile, role } => (profile.clone(), role.clone()),
+            _ => return None,
+        };
+        let identity = format!(
+            "{profile:?}|{:?}|{:?}|{:?}",
+            role.as_ref().map(|r| &r.role_arn),
+            role.as_ref().and_then(|r| r.external_id.as_ref()),
+            p.region
+        );
+        let mut chains = self
+            .chains
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let chain = chains
+            .entry(identity)
+            .or_insert_with(|| Arc::new(AwsChain::new(&p.name, profile, p.region.clone(), role)));
+        Some(Arc::clone(chain))
+    }
+
     /// The store for `key`, building it with `build` the first time.
     pub(crate) fn get_or_build(
         &self,
@@ -56,7 +82,10 @@ impl StoreRegistry {
 }
 
 /// Builds the store a profile describes.
-pub(crate) fn build_profile_store(p: &StorageProfile) -> Result<Arc<dyn ObjectStore>> {
+pub(crate) fn build_profile_store(
+    p: &StorageProfile,
+    registry: &StoreRegistry,
+) -> Result<Arc<dyn ObjectStore>> {
     let invalid = |reason: String| Error::InvalidProfile {
         profile: p.name.clone(),
         reason,
@@ -77,7 +106,12 @@ pub(crate) fn build_profile_store(p: &StorageProfile) -> Result<Arc<dyn ObjectSt
                 b = b.with_endpoint(endpoint);
             }
             b = match &p.credentials {
-                Credentials::Ambient => b,
+                Credentials::Ambient | Credentials::AwsChain { .. } => {
+                    match registry.aws_chain(p) {
+                        Some(chain) => b.with_credentials(chain),
+                        None => b,
+                    }
+                }
                 Credentials::Anonymous => b.with_skip_signature(true),
                 Credentials::AwsKeys {
                     access_key_id,

@@ -67,6 +67,14 @@ pub enum Credentials {
         /// A session token for temporary credentials.
         session_token: Option<Secret>,
     },
+    /// The AWS SDK's default chain (profiles, SSO, credential_process, web identity, container
+    /// and instance credentials), optionally a named profile, optionally assuming a role.
+    AwsChain {
+        /// A profile of ~/.aws/config.
+        profile: Option<String>,
+        /// A role to assume on top.
+        role: Option<crate::credentials::RoleSettings>,
+    },
     /// An Azure storage account key.
     AzureAccountKey {
         /// The account key.
@@ -84,6 +92,16 @@ impl Credentials {
     pub fn describe(&self) -> String {
         match self {
             Self::Ambient => "ambient".into(),
+            Self::AwsChain { profile, role } => {
+                let mut s = match profile {
+                    Some(p) => format!("AWS chain, profile {p}"),
+                    None => "AWS chain".into(),
+                };
+                if let Some(r) = role {
+                    s.push_str(&format!(", role {}", r.role_arn));
+                }
+                s
+            }
             Self::Anonymous => "anonymous".into(),
             Self::AwsKeys { access_key_id, .. } => format!("static keys ({access_key_id})"),
             Self::AzureAccountKey { .. } => "account key".into(),
@@ -448,7 +466,15 @@ fn read_credentials(
     }
     let what = format!("{what} credentials");
     let allowed: &[&str] = match provider {
-        Provider::Aws => &["access_key_id", "secret_access_key", "session_token"],
+        Provider::Aws => &[
+            "access_key_id",
+            "secret_access_key",
+            "session_token",
+            "profile",
+            "role_arn",
+            "external_id",
+            "session_name",
+        ],
         Provider::Azure => &["account_key", "sas_token"],
         _ => &[],
     };
@@ -474,6 +500,18 @@ fn read_credentials(
         }
     };
     match provider {
+        Provider::Aws
+            if node.get("access_key_id").is_none() && node.get("secret_access_key").is_none() =>
+        {
+            let mut text = |key: &str| r.string(node, key, &what).map(|v| v.0);
+            let profile = text("profile");
+            let role = text("role_arn").map(|role_arn| crate::credentials::RoleSettings {
+                role_arn,
+                external_id: text("external_id"),
+                session_name: text("session_name"),
+            });
+            Credentials::AwsChain { profile, role }
+        }
         Provider::Aws => {
             let id = secret("access_key_id");
             let key = secret("secret_access_key");

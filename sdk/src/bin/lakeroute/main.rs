@@ -152,6 +152,11 @@ enum Command {
     /// What processes sharing this catalog's cache read and saved: requests, bytes from the
     /// stores and from the cache, egress dollars spent and avoided, per dataset.
     Stats,
+    /// Credentials.
+    Auth {
+        #[command(subcommand)]
+        command: AuthCommand,
+    },
     /// The egress-aware cache.
     Cache {
         #[command(subcommand)]
@@ -161,6 +166,18 @@ enum Command {
     Catalog {
         #[command(subcommand)]
         command: CatalogCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum AuthCommand {
+    /// Resolve credentials: which source, which identity, until when (never the secret).
+    Check {
+        /// A lake:// or physical URI whose storage profile to check.
+        uri: Option<String>,
+        /// A storage profile name instead.
+        #[arg(long)]
+        profile: Option<String>,
     },
 }
 
@@ -178,6 +195,13 @@ enum CatalogCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // LAKEROUTE_LOG=debug (or any tracing filter) writes diagnostics to stderr.
+    if let Ok(filter) = std::env::var("LAKEROUTE_LOG") {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_writer(std::io::stderr)
+            .try_init();
+    }
     let out = Output::new(cli.output == Format::Json);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -328,6 +352,15 @@ async fn run(cli: Cli, out: &Output) -> Result<ExitCode> {
                 lake.delete(&uri).await?;
                 out.deleted(&uri, 1);
             }
+        }
+        Command::Auth {
+            command: AuthCommand::Check { uri, profile },
+        } => {
+            let target = profile.or(uri).ok_or_else(|| Error::InvalidUri {
+                uri: String::new(),
+                reason: "auth check needs a URI or --profile NAME".into(),
+            })?;
+            out.auth(&lake.auth_check(&target).await?);
         }
         Command::Stats => match lake.cache() {
             Some(cache) => out.stats(&cache.saved_accounting(), Some(cache.dir())),

@@ -216,6 +216,31 @@ impl Output {
         }
     }
 
+    pub(crate) fn auth(&self, r: &lakeroute::AuthReport) {
+        let expires = r
+            .expires
+            .map(|e| chrono::DateTime::<chrono::Utc>::from(e).to_rfc3339());
+        if self.json {
+            self.print_json(&json!({
+                "profile": r.profile,
+                "provider": r.provider.as_str(),
+                "source": r.source,
+                "identity": r.identity,
+                "expires": expires,
+            }));
+            return;
+        }
+        println!("profile   {} ({})", r.profile, r.provider);
+        println!("source    {}", r.source);
+        println!("identity  {}", r.identity);
+        println!(
+            "expires   {}",
+            expires
+                .as_deref()
+                .unwrap_or("never (long-lived or not temporary)")
+        );
+    }
+
     pub(crate) fn stats(&self, stats: &lakeroute::meter::Stats, cache_dir: Option<&Path>) {
         if self.json {
             let mut v = stats.to_json();

@@ -1,0 +1,543 @@
+//! Credentials resolved as the AWS SDK resolves them, against the local S3/STS server (moto)
+//! and small local endpoints that speak the container-credentials and IMDSv2 protocols.
+//!
+//! Each scenario runs the `lakeroute` CLI in a process of its own with its own HOME and
+//! environment, as a user would. `AWS_EC2_METADATA_DISABLED=true` keeps every scenario but the
+//! IMDS one from probing the real metadata address.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use lakeroute_integration::{Servers, servers};
+
+type TestResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
+
+const SECRETS: [&str; 3] = [
+    "static-secret-value-1234",
+    "base-secret-value-5678",
+    "process-secret-value-9012",
+];
+
+/// The CLI built beside this test binary (target/<profile>/lakeroute).
+fn cli() -> Result<PathBuf, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let dir = exe.parent().and_then(Path::parent).ok_or("no target dir")?;
+    let bin = dir.join("lakeroute");
+    if bin.exists() {
+        Ok(bin)
+    } else {
+        Err(format!(
+            "{} is missing; run `cargo test --workspace` (it builds the CLI)",
+            bin.display()
+        ))
+    }
+}
+
+struct Env {
+    dir: tempfile::TempDir,
+    vars: Vec<(String, String)>,
+}
+
+impl Env {
+    fn new(s: &Servers) -> std::io::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        std::fs::create_dir_all(dir.path().join("home/.aws"))?;
+        std::fs::create_dir_all(dir.path().join("catalog"))?;
+        std::fs::write(
+            dir.path().join("home/.aws/credentials"),
+            format!(
+                "[static]\naws_access_key_id = AKIASTATICEXAMPLE\naws_secret_access_key = {}\n\n[base]\naws_access_key_id = AKIABASEEXAMPLE\naws_secret_access_key = {}\n",
+                SECRETS[0], SECRETS[1]
+            ),
+        )?;
+        let process = dir.path().join("creds.sh");
+        std::fs::write(
+            &process,
+            format!(
+                "#!/bin/sh\nprintf '{{\"Version\": 1, \"AccessKeyId\": \"AKIAPROCESSEXAMPLE\", \"SecretAccessKey\": \"{}\", \"SessionToken\": \"tok\", \"Expiration\": \"2099-01-01T00:00:00Z\"}}'\n",
+                SECRETS[2]
+            ),
+        )?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&process, std::fs::Permissions::from_mode(0o755))?;
+        }
+        std::fs::write(
+            dir.path().join("home/.aws/config"),
+            format!(
+                "[profile static]\nregion = us-east-1\n\n[profile process]\ncredential_process = {}\nregion = us-east-1\n\n[profile chained]\nsource_profile = base\nrole_arn = arn:aws:iam::123456789012:role/finance-dev\nregion = us-east-1\n",
+                process.display()
+            ),
+        )?;
+        let profile = |name: &str, creds: &str| {
+            format!(
+                "  {name}:\n    provider: aws\n    bucket: lakeroute-it\n    region: us-east-1\n    endpoint: {}\n    path_style: true\n    credentials: {creds}\n",
+                s.s3
+            )
+        };
+        let settings = [
+            profile("static", "{profile: static}"),
+            profile("process", "{profile: process}"),
+            profile("chained", "{profile: chained}"),
+            profile("finance-prod", "{profile: static, role_arn: \"arn:aws:iam::123456789012:role/finance-prod\", external_id: fin-42, session_name: finance}"),
+            profile("ambient", "ambient"),
+            profile("missing", "{profile: nope}"),
+        ]
+        .concat();
+        std::fs::write(
+            dir.path().join("catalog/lakeroute.yaml"),
+            format!("storage:\n{settings}"),
+        )?;
+        let run = lakeroute_integration::run_id();
+        for name in [
+            "static",
+            "process",
+            "chained",
+            "finance-prod",
+            "ambient",
+            "missing",
+        ] {
+            std::fs::write(
+                dir.path().join(format!("catalog/{name}.yaml")),
+                format!(
+                    "entityName: {name}\nentityVersion: v1\ndomain: it\ncoldStorage:\n  format: binary\n  location: {{storage: {name}, prefix: auth/{run}/{name}}}\n"
+                ),
+            )?;
+        }
+        let home = dir.path().join("home").display().to_string();
+        let vars = vec![
+            ("HOME".into(), home),
+            ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
+            ("AWS_ENDPOINT_URL_STS".into(), s.s3.clone()),
+            ("AWS_REGION".into(), "us-east-1".into()),
+        ];
+        Ok(Self { dir, vars })
+    }
+
+    fn run(&self, extra: &[(&str, &str)], args: &[&str]) -> Result<Output, String> {
+        let mut cmd = Command::new(cli()?);
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default());
+        for (k, v) in &self.vars {
+            cmd.env(k, v);
+        }
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
+        cmd.arg("--catalog")
+            .arg(self.dir.path().join("catalog"))
+            .args(args);
+        cmd.output().map_err(|e| e.to_string())
+    }
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn auth_json(o: &Output) -> Result<serde_json::Value, String> {
+    serde_json::from_slice(&o.stdout).map_err(|e| format!("{e}: {}", text(o)))
+}
+
+#[test]
+fn profiles_process_and_role_chains_resolve_and_read_and_write() -> TestResult {
+    let Some(s) = servers() else { return Ok(()) };
+    let env = Env::new(&s)?;
+    let run = lakeroute_integration::run_id();
+    let local = env.dir.path().join("data.txt");
+    std::fs::write(&local, "through the chain")?;
+    for (profile, identity) in [
+        ("static", "access key AKIASTATICEXAMPLE"),
+        ("process", "access key AKIAPROCESSEXAMPLE"),
+        ("chained", "access key ASIA"),
+        (
+            "finance-prod",
+            "arn:aws:iam::123456789012:role/finance-prod",
+        ),
+    ] {
+        let out = env.run(
+            &[("LAKEROUTE_LOG", "trace")],
+            &["--output", "json", "auth", "check", "--profile", profile],
+        )?;
+        assert!(out.status.success(), "{profile}: {}", text(&out));
+        let v = auth_json(&out)?;
+        assert!(
+            v["identity"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(identity),
+            "{profile}: {v}"
+        );
+        let everything = text(&out);
+        for secret in SECRETS {
+            assert!(
+                !everything.contains(secret),
+                "{profile}: a secret leaked into the output"
+            );
+        }
+        // Then read and write with those credentials.
+        let uri = format!("lake://it/{profile}/v1/{run}.txt");
+        let trace = [("LAKEROUTE_LOG", "trace")];
+        let put = env.run(&trace, &["put", local.to_str().ok_or("path")?, &uri])?;
+        assert!(put.status.success(), "{profile}: {}", text(&put));
+        let cat = env.run(&trace, &["cat", &uri])?;
+        assert_eq!(
+            String::from_utf8_lossy(&cat.stdout),
+            "through the chain",
+            "{profile}"
+        );
+        let logs = text(&put) + &String::from_utf8_lossy(&cat.stderr);
+        assert!(
+            logs.len() > 1000,
+            "{profile}: trace logging produced too little to mean anything"
+        );
+        for secret in SECRETS {
+            assert!(
+                !logs.contains(secret),
+                "{profile}: a secret leaked into trace logs"
+            );
+        }
+    }
+    let out = env.run(
+        &[],
+        &["--output", "json", "auth", "check", "--profile", "chained"],
+    )?;
+    assert!(
+        auth_json(&out)?["expires"].is_string(),
+        "assumed-role credentials expire"
+    );
+    Ok(())
+}
+
+#[test]
+fn web_identity_token_is_exchanged_with_sts() -> TestResult {
+    let Some(s) = servers() else { return Ok(()) };
+    let env = Env::new(&s)?;
+    let token = env.dir.path().join("token");
+    std::fs::write(&token, "eyJhbGciOiJSUzI1NiJ9.e30.signature")?;
+    let token = token.display().to_string();
+    let vars = [
+        ("AWS_WEB_IDENTITY_TOKEN_FILE", token.as_str()),
+        (
+            "AWS_ROLE_ARN",
+            "arn:aws:iam::123456789012:role/eks-pod-role",
+        ),
+        ("AWS_ROLE_SESSION_NAME", "pod"),
+    ];
+    let out = env.run(
+        &vars,
+        &["--output", "json", "auth", "check", "--profile", "ambient"],
+    )?;
+    assert!(out.status.success(), "{}", text(&out));
+    let v = auth_json(&out)?;
+    assert!(
+        v["identity"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("access key ASIA"),
+        "{v}"
+    );
+    assert!(v["expires"].is_string());
+    Ok(())
+}
+
+/// A local endpoint speaking the ECS/EKS container-credentials and EC2 IMDSv2 protocols, with
+/// credentials that live `lifetime`; it counts credential fetches.
+struct CredentialServer {
+    port: u16,
+    fetches: Arc<Mutex<Vec<SystemTime>>>,
+}
+
+impl CredentialServer {
+    fn start(lifetime: Duration) -> std::io::Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let port = listener.local_addr()?.port();
+        let fetches = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::clone(&fetches);
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let log = Arc::clone(&log);
+                std::thread::spawn(move || {
+                    let _ = serve(stream, lifetime, &log);
+                });
+            }
+        });
+        Ok(Self { port, fetches })
+    }
+
+    fn fetches(&self) -> Vec<SystemTime> {
+        self.fetches.lock().map(|v| v.clone()).unwrap_or_default()
+    }
+}
+
+fn serve(
+    mut stream: std::net::TcpStream,
+    lifetime: Duration,
+    log: &Mutex<Vec<SystemTime>>,
+) -> std::io::Result<()> {
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut line = String::new();
+    reader.read_line(&mut line)?;
+    let mut parts = line.split_whitespace();
+    let (method, path) = (
+        parts.next().unwrap_or_default().to_string(),
+        parts.next().unwrap_or_default().to_string(),
+    );
+    let mut headers = HashMap::new();
+    loop {
+        let mut h = String::new();
+        reader.read_line(&mut h)?;
+        if h.trim().is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
+        }
+    }
+    let len: usize = headers
+        .get("content-length")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; len];
+    reader.read_exact(&mut body)?;
+    let expires = chrono::DateTime::<chrono::Utc>::from(SystemTime::now() + lifetime)
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let creds = |n: usize| {
+        format!(
+            "{{\"Code\": \"Success\", \"Type\": \"AWS-HMAC\", \"AccessKeyId\": \"AKIALOCAL{n:04}\", \"SecretAccessKey\": \"local-secret-{n}\", \"Token\": \"local-token-{n}\", \"Expiration\": \"{expires}\", \"LastUpdated\": \"2026-01-01T00:00:00Z\"}}"
+        )
+    };
+    let (status, reply) = match (method.as_str(), path.as_str()) {
+        // IMDSv2: a session token first, then the role name, then the role's credentials.
+        ("PUT", "/latest/api/token") => ("200 OK", "imds-session-token".to_string()),
+        ("GET", "/latest/meta-data/iam/security-credentials/")
+            if headers.contains_key("x-aws-ec2-metadata-token") =>
+        {
+            ("200 OK", "instance-role".to_string())
+        }
+        ("GET", p)
+            if p.starts_with("/latest/meta-data/iam/security-credentials/instance-role")
+                || p == "/creds" =>
+        {
+            if p != "/creds" && !headers.contains_key("x-aws-ec2-metadata-token") {
+                ("401 Unauthorized", String::new())
+            } else {
+                let n = {
+                    let mut l = log.lock().map_err(|_| std::io::Error::other("poisoned"))?;
+                    l.push(SystemTime::now());
+                    l.len()
+                };
+                ("200 OK", creds(n))
+            }
+        }
+        ("GET", "/latest/meta-data/placement/region")
+        | ("GET", "/latest/dynamic/instance-identity/document") => {
+            ("200 OK", "{\"region\": \"us-east-1\"}".to_string())
+        }
+        _ => ("404 Not Found", String::new()),
+    };
+    // IMDSv2 answers the token request with the token's lifetime.
+    let ttl = if path == "/latest/api/token" {
+        "X-aws-ec2-metadata-token-ttl-seconds: 21600\r\n"
+    } else {
+        ""
+    };
+    write!(
+        stream,
+        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nContent-Type: application/json\r\n{ttl}Connection: close\r\n\r\n{reply}",
+        reply.len()
+    )
+}
+
+#[test]
+fn container_and_instance_metadata_credentials() -> TestResult {
+    let Some(s) = servers() else { return Ok(()) };
+    let env = Env::new(&s)?;
+    let endpoint = CredentialServer::start(Duration::from_secs(3600))?;
+    let container = format!("http://127.0.0.1:{}/creds", endpoint.port);
+    let out = env.run(
+        &[("AWS_CONTAINER_CREDENTIALS_FULL_URI", &container)],
+        &["--output", "json", "auth", "check", "--profile", "ambient"],
+    )?;
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        auth_json(&out)?["identity"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("AKIALOCAL")
+    );
+
+    let imds = format!("http://127.0.0.1:{}", endpoint.port);
+    let vars = [
+        ("AWS_EC2_METADATA_DISABLED", "false"),
+        ("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.as_str()),
+    ];
+    let out = env.run(
+        &vars,
+        &["--output", "json", "auth", "check", "--profile", "ambient"],
+    )?;
+    assert!(out.status.success(), "{}", text(&out));
+    let v = auth_json(&out)?;
+    assert!(
+        v["identity"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("AKIALOCAL"),
+        "{v}"
+    );
+    assert!(
+        v["source"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("AWS default chain")
+    );
+    // And the credentials work for real reads and writes.
+    let local = env.dir.path().join("x");
+    std::fs::write(&local, "imds")?;
+    let uri = format!(
+        "lake://it/ambient/v1/{}/imds",
+        lakeroute_integration::run_id()
+    );
+    assert!(
+        env.run(&vars, &["put", local.to_str().ok_or("path")?, &uri])?
+            .status
+            .success()
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&env.run(&vars, &["cat", &uri])?.stdout),
+        "imds"
+    );
+    Ok(())
+}
+
+#[test]
+fn nothing_resolves_names_the_profile_every_source_and_a_fix() -> TestResult {
+    let Some(s) = servers() else { return Ok(()) };
+    let env = Env::new(&s)?;
+    let out = env.run(&[], &["auth", "check", "--profile", "missing"])?;
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    for needle in [
+        "storage profile \"missing\"",
+        "Environment",
+        "Profile",
+        "WebIdentityToken",
+        "EcsContainer",
+        "Ec2InstanceMetadata",
+        "~/.aws/config",
+    ] {
+        assert!(err.contains(needle), "missing {needle:?} in {err}");
+    }
+    Ok(())
+}
+
+/// Short-lived credentials under load: requests never fail, and the source is asked about once
+/// per lifetime, not once per request. The load runs in a child process (this test binary,
+/// re-run for the ignored test below) so its environment points at the local endpoint.
+#[test]
+fn short_lived_credentials_refresh_once_per_lifetime_under_load() -> TestResult {
+    let Some(s) = servers() else { return Ok(()) };
+    let lifetime = Duration::from_secs(12);
+    let endpoint = CredentialServer::start(lifetime)?;
+    let env = Env::new(&s)?;
+    let mut cmd = Command::new(std::env::current_exe()?);
+    cmd.args(["--ignored", "--exact", "load_child", "--nocapture"]);
+    for (k, v) in &env.vars {
+        cmd.env(k, v);
+    }
+    cmd.env(
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        format!("http://127.0.0.1:{}/creds", endpoint.port),
+    )
+    .env("LAKEROUTE_LOAD_CATALOG", env.dir.path().join("catalog"))
+    .env("LAKEROUTE_LOAD_SECONDS", "30");
+    let out = cmd.output()?;
+    let report =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{report}");
+    let requests: u64 = report
+        .lines()
+        .find_map(|l| l.strip_prefix("LOAD requests="))
+        .and_then(|n| n.trim().parse().ok())
+        .ok_or_else(|| format!("no load report in {report}"))?;
+    let fetches = endpoint.fetches();
+    eprintln!(
+        "{requests} requests over 30 s with {}-second credentials: {} fetches",
+        lifetime.as_secs(),
+        fetches.len()
+    );
+    assert!(
+        requests >= 100,
+        "too little load to mean anything: {requests}"
+    );
+    assert!(
+        fetches.len() >= 2,
+        "the credentials were never refreshed: {}",
+        fetches.len()
+    );
+    assert!(
+        fetches.len() <= 5,
+        "asked {} times: more than once per lifetime",
+        fetches.len()
+    );
+    for pair in fetches.windows(2) {
+        let gap = pair[1].duration_since(pair[0]).unwrap_or_default();
+        assert!(
+            gap < lifetime,
+            "refreshed {gap:?} after the last fetch: after expiry"
+        );
+    }
+    Ok(())
+}
+
+#[test]
+#[ignore = "run by short_lived_credentials_refresh_once_per_lifetime_under_load in a child process"]
+fn load_child() -> TestResult {
+    let Ok(catalog) = std::env::var("LAKEROUTE_LOAD_CATALOG") else {
+        return Ok(());
+    };
+    let seconds: u64 = std::env::var("LAKEROUTE_LOAD_SECONDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(30);
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(async move {
+        let lake = lakeroute::Lake::from_catalog(&catalog)?;
+        let run = lakeroute_integration::run_id();
+        let deadline = std::time::Instant::now() + Duration::from_secs(seconds);
+        let mut tasks = Vec::new();
+        for t in 0..4 {
+            let (lake, run) = (lake.clone(), run.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut n = 0u64;
+                while std::time::Instant::now() < deadline {
+                    let uri = format!("lake://it/ambient/v1/{run}/load-{t}-{}", n % 8);
+                    lake.put(&uri, bytes::Bytes::from_static(b"x").into())
+                        .await?;
+                    lake.get(&uri).await?;
+                    n += 2;
+                }
+                Ok::<u64, lakeroute::Error>(n)
+            }));
+        }
+        let mut total = 0;
+        for t in tasks {
+            total += t.await.map_err(|e| e.to_string())??;
+        }
+        lake.delete_prefix(&format!("lake://it/ambient/v1/{run}/"))
+            .await?;
+        println!("LOAD requests={total}");
+        Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+    })
+}

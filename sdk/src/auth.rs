@@ -1,0 +1,94 @@
+//! `auth check`: which source gives a storage profile its credentials, for whom, until when.
+
+use std::time::SystemTime;
+
+use crate::catalog::{Credentials, Provider};
+use crate::error::{Error, Result};
+use crate::lake::Lake;
+
+/// What resolving a profile's credentials found. Never holds a secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AuthReport {
+    /// The storage profile.
+    pub profile: String,
+    /// Its provider.
+    pub provider: Provider,
+    /// The mechanism (chain, profile, role, static keys, ...).
+    pub source: String,
+    /// Who the credentials are: an access key id, an account, a role.
+    pub identity: String,
+    /// When they expire, for temporary credentials.
+    pub expires: Option<SystemTime>,
+}
+
+impl Lake {
+    /// Resolves the credentials of the storage profile serving `target`: a `lake://` or physical
+    /// URI, or a profile name.
+    pub async fn auth_check(&self, target: &str) -> Result<AuthReport> {
+        let profile = if target.contains("://") {
+            let route = self.resolve(target)?;
+            route
+                .profile()
+                .map(str::to_string)
+                .ok_or_else(|| Error::UnknownProfile {
+                    name: target.to_string(),
+                    needed_by:
+                        "auth check (no storage profile serves this URI; ambient settings apply)"
+                            .into(),
+                })?
+        } else {
+            target.to_string()
+        };
+        let p = self
+            .catalog()
+            .profile(&profile)
+            .ok_or_else(|| Error::UnknownProfile {
+                name: profile.clone(),
+                needed_by: "auth check".into(),
+            })?;
+        let mut report = AuthReport {
+            profile: p.name.clone(),
+            provider: p.provider,
+            source: p.credentials.describe(),
+            identity: String::new(),
+            expires: None,
+        };
+        match (&p.provider, &p.credentials) {
+            (Provider::Aws, Credentials::Ambient | Credentials::AwsChain { .. }) => {
+                let chain =
+                    self.router()
+                        .stores()
+                        .aws_chain(p)
+                        .ok_or_else(|| Error::InvalidProfile {
+                            profile: p.name.clone(),
+                            reason: "no AWS chain for these credentials".into(),
+                        })?;
+                let (key_id, expires) = chain.check().await?;
+                report.source = chain.describe();
+                report.identity = match &p.credentials {
+                    Credentials::AwsChain { role: Some(r), .. } => {
+                        format!("{} (access key {key_id})", r.role_arn)
+                    }
+                    _ => format!("access key {key_id}"),
+                };
+                report.expires = expires;
+            }
+            (Provider::Aws, Credentials::AwsKeys { access_key_id, .. }) => {
+                report.identity = format!("access key {access_key_id}");
+            }
+            (Provider::Azure, creds) => {
+                report.identity = format!(
+                    "storage account {}",
+                    p.account.as_deref().unwrap_or_default()
+                );
+                if matches!(creds, Credentials::Ambient) {
+                    report.source = "object_store's Azure chain: AZURE_CLIENT_ID/SECRET/TENANT_ID, AZURE_FEDERATED_TOKEN_FILE, managed identity, Azure CLI".into();
+                }
+            }
+            (_, Credentials::Anonymous) => report.identity = "anonymous".into(),
+            _ => report.identity = "none needed".into(),
+        }
+        Ok(report)
+    }
+}

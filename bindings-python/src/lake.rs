@@ -154,6 +154,20 @@ impl PyLake {
             .map_err(to_py)
     }
 
+    /// The URI of `file_name` in the partition given by `values` (one per partition column,
+    /// `None` for null), escaped as Hive and Spark escape partition paths.
+    fn partition_file_uri(
+        &self,
+        uri: &str,
+        values: Vec<Option<String>>,
+        file_name: &str,
+    ) -> PyResult<String> {
+        let values: Vec<Option<&str>> = values.iter().map(|v| v.as_deref()).collect();
+        self.lake
+            .partition_file_uri(uri, &values, file_name)
+            .map_err(to_py)
+    }
+
     /// What this lake has read and written: `{"total": {...}, "by_dataset": {...}}` with
     /// requests, bytes from stores and from the cache, hits, misses, dollars spent and avoided.
     fn stats(&self) -> Json {

@@ -407,29 +407,17 @@ pub(crate) fn read_profile(
     })
 }
 
-/// A duration field: `500ms`, `5s`, `2m`, or a number of seconds.
+/// A duration field: `500ms`, `5s`, `2m`, `1h`, or a number of seconds.
 fn duration(r: &mut Reader<'_>, node: &Node, key: &str, what: &str) -> Option<std::time::Duration> {
     let (text, mark) = r.string(node, key, what)?;
-    let t = text.trim();
-    let (num, scale) = if let Some(n) = t.strip_suffix("ms") {
-        (n, 0.001)
-    } else if let Some(n) = t.strip_suffix('s') {
-        (n, 1.0)
-    } else if let Some(n) = t.strip_suffix('m') {
-        (n, 60.0)
-    } else {
-        (t, 1.0)
-    };
-    match num.trim().parse::<f64>() {
-        Ok(v) if v >= 0.0 && v.is_finite() => Some(std::time::Duration::from_secs_f64(v * scale)),
-        _ => {
-            r.problem(
-                mark,
-                format!("{what}: {key} {text:?} is not a duration; write 500ms, 5s or 2m"),
-            );
-            None
-        }
+    let parsed = super::settings::parse_duration(&text);
+    if parsed.is_none() {
+        r.problem(
+            mark,
+            format!("{what}: {key} {text:?} is not a duration; write 500ms, 5s or 2m"),
+        );
     }
+    parsed
 }
 
 /// Splits a configured prefix into checked segments.

@@ -62,7 +62,8 @@ pub(crate) fn parse_size(text: &str) -> Option<u64> {
     Some((n * mult) as u64)
 }
 
-fn parse_duration(text: &str) -> Option<Duration> {
+/// Parses `500ms`, `5s`, `2m`, `1h`, `1d`, or a number of seconds.
+pub(crate) fn parse_duration(text: &str) -> Option<Duration> {
     let t = text.trim();
     let (num, scale) = if let Some(n) = t.strip_suffix("ms") {
         (n, 0.001)

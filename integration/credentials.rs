@@ -541,3 +541,72 @@ fn load_child() -> TestResult {
         Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
     })
 }
+
+#[test]
+fn domain_and_dataset_roles_per_environment() -> TestResult {
+    let Some(s) = servers() else { return Ok(()) };
+    let env = Env::new(&s)?;
+    let cat = env.dir.path().join("catalog");
+    let settings = std::fs::read_to_string(cat.join("lakeroute.yaml"))?;
+    std::fs::write(
+        cat.join("lakeroute.yaml"),
+        format!(
+            "default_environment: prod\nenvironments:\n  prod: {{}}\n  dev: {{prefix: dev}}\ndomains:\n  finance:\n    role_arn: arn:aws:iam::123456789012:role/finance-prod\n    environments:\n      dev: {{role_arn: \"arn:aws:iam::123456789012:role/finance-dev\"}}\n{settings}"
+        ),
+    )?;
+    let run = lakeroute_integration::run_id();
+    std::fs::write(
+        cat.join("ledger.yaml"),
+        format!(
+            "entityName: ledger\nentityVersion: v1\ndomain: finance\ncoldStorage:\n  format: csv\n  location: {{storage: static, prefix: auth/{run}/ledger}}\n"
+        ),
+    )?;
+    std::fs::write(
+        cat.join("special.yaml"),
+        format!(
+            "entityName: special\nentityVersion: v1\ndomain: finance\nrole: {{role_arn: \"arn:aws:iam::123456789012:role/special\", external_id: x-1}}\ncoldStorage:\n  format: csv\n  location: {{storage: static, prefix: auth/{run}/special}}\n"
+        ),
+    )?;
+    let identity = |env_name: &str, uri: &str| -> Result<String, String> {
+        let out = env.run(
+            &[],
+            &["--env", env_name, "--output", "json", "auth", "check", uri],
+        )?;
+        Ok(auth_json(&out)?["identity"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string())
+    };
+    assert!(
+        identity("prod", "lake://finance/ledger/v1/x")?
+            .starts_with("arn:aws:iam::123456789012:role/finance-prod")
+    );
+    assert!(
+        identity("dev", "lake://finance/ledger/v1/x")?
+            .starts_with("arn:aws:iam::123456789012:role/finance-dev")
+    );
+    assert!(
+        identity("prod", "lake://finance/special/v1/x")?
+            .starts_with("arn:aws:iam::123456789012:role/special")
+    );
+    // The storage profile itself keeps its own credentials.
+    assert!(identity("prod", "static")?.contains("AKIASTATICEXAMPLE"));
+    // Reads and writes go through the domain's role.
+    let local = env.dir.path().join("l.csv");
+    std::fs::write(&local, "a,b\n")?;
+    assert!(
+        env.run(
+            &[],
+            &[
+                "put",
+                local.to_str().ok_or("path")?,
+                "lake://finance/ledger/v1/l.csv"
+            ]
+        )?
+        .status
+        .success()
+    );
+    let out = env.run(&[], &["cat", "lake://finance/ledger/v1/l.csv"])?;
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "a,b\n");
+    Ok(())
+}

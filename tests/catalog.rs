@@ -309,3 +309,76 @@ coldStorage:
     );
     Ok(())
 }
+
+#[test]
+fn roles_come_from_the_dataset_then_the_domain_per_environment() -> TestResult {
+    let settings = "\
+default_environment: prod
+environments: {prod: {}, dev: {prefix: dev}}
+domains:
+  finance:
+    role_arn: arn:aws:iam::1:role/finance-prod
+    environments:
+      dev: {role_arn: \"arn:aws:iam::1:role/finance-dev\"}
+storage:
+  s3: {provider: aws, bucket: b, credentials: {profile: base}}
+  keys: {provider: aws, bucket: c, credentials: {access_key_id: AKIA, secret_access_key: s}}
+";
+    let own = "entityName: own\nentityVersion: v1\ndomain: finance\nrole: {role_arn: \"arn:aws:iam::1:role/own\"}\ncoldStorage:\n  format: csv\n  location: {storage: s3, prefix: own}\n";
+    let cat = TempCatalog::new(&[
+        ("lakeroute.yaml", settings),
+        (
+            "finance/ledger.yaml",
+            &descriptor("ledger", 1, "finance", "s3", "ledger"),
+        ),
+        ("finance/own.yaml", own),
+        (
+            "finance/static.yaml",
+            &descriptor("static", 1, "finance", "keys", "static"),
+        ),
+        (
+            "sales/orders.yaml",
+            &descriptor("orders", 1, "sales", "s3", "orders"),
+        ),
+    ])?;
+    let catalog = Catalog::load(cat.path())?;
+    let role = |name: &str, env: &str| -> Result<Option<String>, Box<dyn std::error::Error>> {
+        let id = DatasetId::new(
+            name.split('/').next().unwrap_or_default(),
+            name.split('/').nth(1).unwrap_or_default(),
+            1,
+        )?;
+        let ds = catalog.dataset(&id).ok_or("no dataset")?;
+        let (p, _) = catalog.effective_profile(ds, Some(env))?;
+        Ok(match p.credentials {
+            lakeroute::catalog::Credentials::AwsChain { role, profile } => {
+                assert_eq!(profile.as_deref(), Some("base"), "the AWS profile is kept");
+                role.map(|r| r.role_arn)
+            }
+            _ => None,
+        })
+    };
+    assert_eq!(
+        role("finance/ledger", "prod")?.as_deref(),
+        Some("arn:aws:iam::1:role/finance-prod")
+    );
+    assert_eq!(
+        role("finance/ledger", "dev")?.as_deref(),
+        Some("arn:aws:iam::1:role/finance-dev")
+    );
+    assert_eq!(
+        role("finance/own", "dev")?.as_deref(),
+        Some("arn:aws:iam::1:role/own")
+    );
+    assert_eq!(
+        role("sales/orders", "prod")?,
+        None,
+        "no role for other domains"
+    );
+    assert_eq!(
+        role("finance/static", "prod")?,
+        None,
+        "static keys are not replaced by a role"
+    );
+    Ok(())
+}

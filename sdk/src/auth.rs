@@ -26,27 +26,36 @@ impl Lake {
     /// Resolves the credentials of the storage profile serving `target`: a `lake://` or physical
     /// URI, or a profile name.
     pub async fn auth_check(&self, target: &str) -> Result<AuthReport> {
-        let profile = if target.contains("://") {
-            let route = self.resolve(target)?;
-            route
-                .profile()
-                .map(str::to_string)
-                .ok_or_else(|| Error::UnknownProfile {
-                    name: target.to_string(),
-                    needed_by:
-                        "auth check (no storage profile serves this URI; ambient settings apply)"
-                            .into(),
-                })?
+        let owned;
+        let p = if target.starts_with("lake://") {
+            // A dataset's requests may assume its own or its domain's role.
+            let uri = crate::LakeUri::parse(target)?;
+            let ds =
+                self.catalog()
+                    .dataset(uri.dataset())
+                    .ok_or_else(|| Error::DatasetNotFound {
+                        uri: target.to_string(),
+                        suggestions: self.catalog().suggest(uri.dataset()),
+                    })?;
+            owned = self.catalog().effective_profile(ds, self.environment())?.0;
+            &owned
         } else {
-            target.to_string()
+            let name = if target.contains("://") {
+                let route = self.resolve(target)?;
+                route.profile().map(str::to_string).ok_or_else(|| Error::UnknownProfile {
+                    name: target.to_string(),
+                    needed_by: "auth check (no storage profile serves this URI; ambient settings apply)".into(),
+                })?
+            } else {
+                target.to_string()
+            };
+            self.catalog()
+                .profile(&name)
+                .ok_or_else(|| Error::UnknownProfile {
+                    name: name.clone(),
+                    needed_by: "auth check".into(),
+                })?
         };
-        let p = self
-            .catalog()
-            .profile(&profile)
-            .ok_or_else(|| Error::UnknownProfile {
-                name: profile.clone(),
-                needed_by: "auth check".into(),
-            })?;
         let mut report = AuthReport {
             profile: p.name.clone(),
             provider: p.provider,

@@ -340,7 +340,9 @@ impl Router {
                 suggestions: self.catalog.suggest(id),
             })?;
         let env = self.environment.as_deref();
-        let (profile, key_root) = self.catalog.location_in(ds, env)?;
+        // With the dataset's or domain's role, when one applies.
+        let (effective, key_root) = self.catalog.effective_profile(ds, env)?;
+        let profile = &effective;
         let store = self.profile_store(profile)?;
         let env_settings = env.and_then(|e| self.catalog.environment(e));
         let mut target = if let Some(parent) = env_settings.and_then(|e| e.overlay_of.as_deref()) {

@@ -53,10 +53,10 @@ pub(crate) async fn upload(
                 cb(total);
             }
         }
-        writer.shutdown().await.map_err(|e| io_to_store(uri, e))
+        Ok(())
     }
     .await;
-    finish(writer, result, total).await
+    complete(writer, result, uri, total).await
 }
 
 /// Streams the object at `from` into `to` in another store; returns the bytes copied.
@@ -99,10 +99,10 @@ pub(crate) async fn copy_across(
                 },
             ));
         }
-        writer.shutdown().await.map_err(|e| io_to_store(to_uri, e))
+        Ok(())
     }
     .await;
-    finish(writer, result, total).await
+    complete(writer, result, to_uri, total).await
 }
 
 pub(crate) fn writer(store: &Arc<dyn ObjectStore>, path: &Path) -> BufWriter {
@@ -110,15 +110,23 @@ pub(crate) fn writer(store: &Arc<dyn ObjectStore>, path: &Path) -> BufWriter {
         .with_max_concurrency(MAX_CONCURRENCY)
 }
 
-async fn finish(mut writer: BufWriter, result: Result<()>, total: u64) -> Result<u64> {
-    match result {
-        Ok(()) => Ok(total),
-        Err(e) => {
-            // Best effort: the upload failed already and its error is the one to report.
-            let _ = writer.abort().await;
-            Err(e)
-        }
+/// Publishes the object when every byte was written, else abandons the upload.
+async fn complete(
+    mut writer: BufWriter,
+    written: Result<()>,
+    uri: &str,
+    total: u64,
+) -> Result<u64> {
+    if let Err(e) = written {
+        // Best effort: the upload failed already and its error is the one to report.
+        let _ = writer.abort().await;
+        return Err(e);
     }
+    // A failed completion leaves nothing visible; object_store cannot abort a writer it has
+    // started to shut down, so an incomplete multipart upload is left to the bucket's
+    // lifecycle rule (AbortIncompleteMultipartUpload).
+    writer.shutdown().await.map_err(|e| io_to_store(uri, e))?;
+    Ok(total)
 }
 
 fn io_to_store(uri: &str, e: std::io::Error) -> Error {

@@ -86,6 +86,8 @@ pub struct Dataset {
     pub mirror: Option<Mirror>,
     /// A published version that never changes: cached copies are never revalidated.
     pub immutable: bool,
+    /// The role this dataset's requests assume (overrides its domain's).
+    pub role: Option<super::settings::RoleSpec>,
     /// Locations for particular environments: profile name and prefix.
     pub env_locations: BTreeMap<String, (String, Vec<String>)>,
     pub(crate) env_specs: Vec<(String, LocationSpec, Vec<String>)>,
@@ -96,7 +98,8 @@ pub struct Dataset {
     pub(crate) location: LocationSpec,
 }
 
-const TOP_FIELDS: [&str; 10] = [
+const TOP_FIELDS: [&str; 11] = [
+    "role",
     "version",
     "type",
     "entityName",
@@ -275,6 +278,9 @@ pub(crate) fn read_dataset(
         prefix,
         mirror,
         immutable,
+        role: doc
+            .get("role")
+            .map(|n| super::settings::read_role_spec(r, n, "role")),
         env_locations: BTreeMap::new(),
         env_specs,
         file: file.to_path_buf(),

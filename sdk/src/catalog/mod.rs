@@ -26,7 +26,7 @@ pub use dataset::{Column, Dataset, Mirror};
 pub use environment::Environment;
 pub use job::{Cluster, Framework, Job, JobDataset};
 pub use profile::{Credentials, Provider, RetrySettings, StorageProfile};
-pub use settings::CacheSettings;
+pub use settings::{CacheSettings, RoleSpec};
 
 use crate::error::{Error, Result};
 use crate::pricing::PriceTable;
@@ -77,6 +77,7 @@ pub struct Catalog {
     compute: Option<crate::pricing::Place>,
     cache: Option<CacheSettings>,
     budget: crate::meter::Budget,
+    domain_roles: BTreeMap<String, RoleSpec>,
 }
 
 impl Catalog {
@@ -131,6 +132,7 @@ impl Catalog {
         let mut compute = None;
         let mut cache = None;
         let mut budget = crate::meter::Budget::default();
+        let mut domain_roles = BTreeMap::new();
         let settings_doc = parse_file(&settings, &mut problems)?;
         if let Some(doc) = settings_doc.as_ref() {
             let mut r = Reader::new(&settings, &mut problems);
@@ -148,6 +150,7 @@ impl Catalog {
                     "compute",
                     "cache",
                     "budget",
+                    "domains",
                 ],
                 &[],
             );
@@ -217,6 +220,16 @@ impl Catalog {
             }
             if let Some(node) = doc.get("budget") {
                 budget = settings::read_budget(&mut r, node);
+            }
+            if let Some(yaml::Value::Map(entries)) = doc.get("domains").map(|n| &n.value) {
+                for (k, v) in entries {
+                    let Some(domain) = k.scalar() else { continue };
+                    let what = format!("domains.{domain}");
+                    domain_roles.insert(
+                        domain.to_ascii_lowercase(),
+                        settings::read_role_spec(&mut r, v, &what),
+                    );
+                }
             }
             if let Some((name, mark)) = r.string(doc, "default_environment", CATALOG_FILE) {
                 if environments.contains_key(&name) {
@@ -288,6 +301,7 @@ impl Catalog {
             compute,
             cache,
             budget,
+            domain_roles,
         };
         for j in &jobs {
             problems.extend(job::check_job(&catalog, j, catalog.default_environment()));
@@ -311,6 +325,45 @@ impl Catalog {
     /// The disk cache's settings, when the catalog enables it.
     pub fn cache_settings(&self) -> Option<&CacheSettings> {
         self.cache.as_ref()
+    }
+
+    /// The role a dataset's requests assume in `env`: the dataset's own, else its domain's.
+    pub fn role_for<'a>(
+        &'a self,
+        ds: &'a Dataset,
+        env: Option<&str>,
+    ) -> Option<&'a crate::credentials::RoleSettings> {
+        ds.role.as_ref().and_then(|r| r.for_env(env)).or_else(|| {
+            self.domain_roles
+                .get(ds.id.domain())
+                .and_then(|r| r.for_env(env))
+        })
+    }
+
+    /// The profile a dataset's requests use in `env`: its location's profile, with the dataset's
+    /// or domain's role when one applies (AWS profiles whose credentials come from the chain).
+    pub fn effective_profile(
+        &self,
+        ds: &Dataset,
+        env: Option<&str>,
+    ) -> Result<(StorageProfile, Vec<String>)> {
+        let (profile, root) = self.location_in(ds, env)?;
+        let mut profile = profile.clone();
+        if let Some(role) = self.role_for(ds, env)
+            && profile.provider == Provider::Aws
+        {
+            let aws_profile = match &profile.credentials {
+                Credentials::AwsChain { profile: p, .. } => p.clone(),
+                Credentials::Ambient => None,
+                _ => return Ok((profile, root)),
+            };
+            profile.name = format!("{}~{}", profile.name, role.role_arn);
+            profile.credentials = Credentials::AwsChain {
+                profile: aws_profile,
+                role: Some(role.clone()),
+            };
+        }
+        Ok((profile, root))
     }
 
     /// The egress budget for one process.

@@ -234,3 +234,61 @@ mod tests {
         assert!(parse_place("gcp/x").is_none());
     }
 }
+
+/// A role to assume for a domain or a dataset, with overrides per environment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RoleSpec {
+    /// The role in every environment without an override.
+    pub default: Option<crate::credentials::RoleSettings>,
+    /// Roles per environment.
+    pub environments: std::collections::BTreeMap<String, crate::credentials::RoleSettings>,
+}
+
+impl RoleSpec {
+    /// The role for `env` (its override, else the default).
+    pub fn for_env(&self, env: Option<&str>) -> Option<&crate::credentials::RoleSettings> {
+        env.and_then(|e| self.environments.get(e))
+            .or(self.default.as_ref())
+    }
+}
+
+fn read_role(
+    r: &mut Reader<'_>,
+    node: &Node,
+    what: &str,
+) -> Option<crate::credentials::RoleSettings> {
+    let role_arn = r.string(node, "role_arn", what)?.0;
+    Some(crate::credentials::RoleSettings {
+        role_arn,
+        external_id: r.string(node, "external_id", what).map(|v| v.0),
+        session_name: r.string(node, "session_name", what).map(|v| v.0),
+    })
+}
+
+/// Reads `{role_arn, external_id, session_name, environments: {env: {...}}}`.
+pub(crate) fn read_role_spec(r: &mut Reader<'_>, node: &Node, what: &str) -> RoleSpec {
+    let mut spec = RoleSpec::default();
+    if !r.check_map(
+        node,
+        what,
+        &["role_arn", "external_id", "session_name", "environments"],
+        &[],
+    ) {
+        return spec;
+    }
+    spec.default = read_role(r, node, what);
+    if let Some(super::yaml::Value::Map(envs)) = node.get("environments").map(|n| &n.value) {
+        for (k, v) in envs {
+            let Some(env) = k.scalar() else { continue };
+            let w = format!("{what}.environments.{env}");
+            let fields = ["role_arn", "external_id", "session_name"];
+            if r.check_map(v, &w, &fields, &["role_arn"])
+                && let Some(role) = read_role(r, v, &w)
+            {
+                spec.environments.insert(env.to_string(), role);
+            }
+        }
+    }
+    spec
+}

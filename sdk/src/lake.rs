@@ -96,25 +96,24 @@ impl Lake {
     /// Loads the catalog folder `dir`, in the environment named by `LAKEROUTE_ENV` or else the
     /// catalog's default; fails listing every problem in the catalog.
     pub fn from_catalog(dir: impl AsRef<FsPath>) -> Result<Self> {
-        let lake = Catalog::load(dir).map(Self::new)?;
+        let catalog = Catalog::load(dir)?;
         match std::env::var(ENV_VAR) {
-            Ok(env) if !env.is_empty() => lake.with_environment(&env),
-            _ => Ok(lake),
+            Ok(env) if !env.is_empty() => {
+                check_environment(&catalog, &env)?;
+                Ok(Self {
+                    router: Arc::new(Router::new(catalog, Some(env))),
+                })
+            }
+            _ => Ok(Self::new(catalog)),
         }
     }
 
-    /// The same catalog in environment `name` (declared under `environments:`).
+    /// The same catalog in environment `name` (declared under `environments:`), sharing this
+    /// lake's cache.
     pub fn with_environment(&self, name: &str) -> Result<Self> {
-        let catalog = self.catalog().clone();
-        if catalog.environment(name).is_none() {
-            let known: Vec<&str> = catalog.environments().map(|e| e.name.as_str()).collect();
-            return Err(Error::UnknownEnvironment {
-                name: name.to_string(),
-                known: known.iter().map(|s| s.to_string()).collect(),
-            });
-        }
+        check_environment(self.catalog(), name)?;
         Ok(Self {
-            router: Arc::new(Router::new(catalog, Some(name.to_string()))),
+            router: Arc::new(self.router.for_environment(Some(name.to_string()))),
         })
     }
 
@@ -528,6 +527,16 @@ fn check_range(uri: &str, range: &Range<u64>) -> Result<()> {
         });
     }
     Ok(())
+}
+
+fn check_environment(catalog: &Catalog, name: &str) -> Result<()> {
+    if catalog.environment(name).is_some() {
+        return Ok(());
+    }
+    Err(Error::UnknownEnvironment {
+        name: name.to_string(),
+        known: catalog.environments().map(|e| e.name.clone()).collect(),
+    })
 }
 
 impl Lake {

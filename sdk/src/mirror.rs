@@ -65,6 +65,21 @@ impl Side {
         }
     }
 
+    /// Reads ranges from this side, or from `other` when this side's error is one `fall_back`
+    /// accepts (the mirror's "unavailable", the overlay's "not found").
+    pub(crate) async fn get_ranges_or(
+        &self,
+        other: &Side,
+        location: &Path,
+        ranges: &[Range<u64>],
+        fall_back: fn(&object_store::Error) -> bool,
+    ) -> Result<Vec<Bytes>> {
+        match self.store.get_ranges(&self.path(location), ranges).await {
+            Err(e) if fall_back(&e) => other.store.get_ranges(&other.path(location), ranges).await,
+            found => found,
+        }
+    }
+
     pub(crate) fn strip_meta(&self, mut meta: ObjectMeta) -> ObjectMeta {
         meta.location = self.strip(&meta.location);
         meta
@@ -212,20 +227,9 @@ impl ObjectStore for MirroredStore {
     }
 
     async fn get_ranges(&self, location: &Path, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
-        match self
-            .primary
-            .store
-            .get_ranges(&self.primary.path(location), ranges)
+        self.primary
+            .get_ranges_or(&self.mirror, location, ranges, unavailable)
             .await
-        {
-            Err(e) if unavailable(&e) => {
-                self.mirror
-                    .store
-                    .get_ranges(&self.mirror.path(location), ranges)
-                    .await
-            }
-            other => other,
-        }
     }
 
     fn delete_stream(

@@ -116,20 +116,9 @@ impl ObjectStore for OverlayStore {
     }
 
     async fn get_ranges(&self, location: &Path, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
-        match self
-            .child
-            .store
-            .get_ranges(&self.child.path(location), ranges)
+        self.child
+            .get_ranges_or(&self.parent, location, ranges, not_found)
             .await
-        {
-            Err(e) if not_found(&e) => {
-                self.parent
-                    .store
-                    .get_ranges(&self.parent.path(location), ranges)
-                    .await
-            }
-            other => other,
-        }
     }
 
     fn delete_stream(

@@ -211,6 +211,20 @@ impl Router {
                 None
             }
         });
+        Self::with_cache(catalog, environment, cache)
+    }
+
+    /// A router in another environment of the same catalog, sharing this one's cache (one
+    /// folder scan and one policy per process, not one per environment).
+    pub(crate) fn for_environment(&self, environment: Option<String>) -> Self {
+        Self::with_cache(self.catalog.clone(), environment, self.cache.clone())
+    }
+
+    fn with_cache(
+        catalog: Catalog,
+        environment: Option<String>,
+        cache: Option<Arc<Cache>>,
+    ) -> Self {
         Self {
             meter: Arc::new(Meter::new(catalog.budget())),
             cache,

@@ -375,9 +375,18 @@ fn processes_share_one_cache_and_survive_kill_9() -> TestResult {
         ])
         .stdout(std::process::Stdio::null())
         .spawn()?;
-    std::thread::sleep(std::time::Duration::from_millis(150));
+    std::thread::sleep(std::time::Duration::from_millis(40));
     victim.kill()?;
-    victim.wait()?;
+    let status = victim.wait()?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(
+            status.signal(),
+            Some(9),
+            "the reader finished before it could be killed mid-fill"
+        );
+    }
 
     // Four processes at once on the same folder: every one reads the right bytes.
     let readers: Vec<_> = (0..4)

@@ -514,16 +514,15 @@ impl ObjectStore for CachedStore {
     }
 
     async fn get_ranges(&self, location: &Path, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
-        let mut out = Vec::with_capacity(ranges.len());
-        for r in ranges {
-            out.push(
-                self.get_opts(location, GetOptions::new().with_range(Some(r.clone())))
-                    .await?
-                    .bytes()
-                    .await?,
-            );
-        }
-        Ok(out)
+        // Each range goes through the cache on its own (hits cost no request); misses are
+        // fetched concurrently rather than one after another.
+        futures::future::try_join_all(ranges.iter().map(|r| async move {
+            self.get_opts(location, GetOptions::new().with_range(Some(r.clone())))
+                .await?
+                .bytes()
+                .await
+        }))
+        .await
     }
 
     fn delete_stream(

@@ -8,12 +8,13 @@
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use lakeroute_integration::{Servers, servers};
+use lakeroute_integration::{
+    Servers, assert_refreshed_once_per_lifetime, cli, load_in_child, servers, spawn_load,
+};
 
 type TestResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
 
@@ -22,21 +23,6 @@ const SECRETS: [&str; 3] = [
     "base-secret-value-5678",
     "process-secret-value-9012",
 ];
-
-/// The CLI built beside this test binary (target/<profile>/lakeroute).
-fn cli() -> Result<PathBuf, String> {
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let dir = exe.parent().and_then(Path::parent).ok_or("no target dir")?;
-    let bin = dir.join("lakeroute");
-    if bin.exists() {
-        Ok(bin)
-    } else {
-        Err(format!(
-            "{} is missing; run `cargo test --workspace` (it builds the CLI)",
-            bin.display()
-        ))
-    }
-}
 
 struct Env {
     dir: tempfile::TempDir,
@@ -451,95 +437,33 @@ fn short_lived_credentials_refresh_once_per_lifetime_under_load() -> TestResult 
     let lifetime = Duration::from_secs(12);
     let endpoint = CredentialServer::start(lifetime)?;
     let env = Env::new(&s)?;
-    let mut cmd = Command::new(std::env::current_exe()?);
-    cmd.args(["--ignored", "--exact", "load_child", "--nocapture"]);
-    for (k, v) in &env.vars {
-        cmd.env(k, v);
-    }
-    cmd.env(
+    let mut vars: Vec<(&str, String)> = env
+        .vars
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.clone()))
+        .collect();
+    vars.push((
         "AWS_CONTAINER_CREDENTIALS_FULL_URI",
         format!("http://127.0.0.1:{}/creds", endpoint.port),
-    )
-    .env("LAKEROUTE_LOAD_CATALOG", env.dir.path().join("catalog"))
-    .env("LAKEROUTE_LOAD_SECONDS", "30");
-    let out = cmd.output()?;
-    let report =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{report}");
-    let requests: u64 = report
-        .lines()
-        .find_map(|l| l.strip_prefix("LOAD requests="))
-        .and_then(|n| n.trim().parse().ok())
-        .ok_or_else(|| format!("no load report in {report}"))?;
-    let fetches = endpoint.fetches();
-    eprintln!(
-        "{requests} requests over 30 s with {}-second credentials: {} fetches",
-        lifetime.as_secs(),
-        fetches.len()
-    );
-    assert!(
-        requests >= 100,
-        "too little load to mean anything: {requests}"
-    );
-    assert!(
-        fetches.len() >= 2,
-        "the credentials were never refreshed: {}",
-        fetches.len()
-    );
-    assert!(
-        fetches.len() <= 5,
-        "asked {} times: more than once per lifetime",
-        fetches.len()
-    );
-    for pair in fetches.windows(2) {
-        let gap = pair[1].duration_since(pair[0]).unwrap_or_default();
-        assert!(
-            gap < lifetime,
-            "refreshed {gap:?} after the last fetch: after expiry"
-        );
-    }
+    ));
+    let requests = spawn_load("load_child", &env.dir.path().join("catalog"), 30, &vars)?;
+    let fetches: Vec<f64> = endpoint
+        .fetches()
+        .iter()
+        .map(|t| {
+            t.duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_secs_f64()
+        })
+        .collect();
+    assert_refreshed_once_per_lifetime(requests, &fetches, lifetime);
     Ok(())
 }
 
 #[test]
 #[ignore = "run by short_lived_credentials_refresh_once_per_lifetime_under_load in a child process"]
 fn load_child() -> TestResult {
-    let Ok(catalog) = std::env::var("LAKEROUTE_LOAD_CATALOG") else {
-        return Ok(());
-    };
-    let seconds: u64 = std::env::var("LAKEROUTE_LOAD_SECONDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(30);
-    let rt = tokio::runtime::Runtime::new()?;
-    rt.block_on(async move {
-        let lake = lakeroute::Lake::from_catalog(&catalog)?;
-        let run = lakeroute_integration::run_id();
-        let deadline = std::time::Instant::now() + Duration::from_secs(seconds);
-        let mut tasks = Vec::new();
-        for t in 0..4 {
-            let (lake, run) = (lake.clone(), run.clone());
-            tasks.push(tokio::spawn(async move {
-                let mut n = 0u64;
-                while std::time::Instant::now() < deadline {
-                    let uri = format!("lake://it/ambient/v1/{run}/load-{t}-{}", n % 8);
-                    lake.put(&uri, bytes::Bytes::from_static(b"x").into())
-                        .await?;
-                    lake.get(&uri).await?;
-                    n += 2;
-                }
-                Ok::<u64, lakeroute::Error>(n)
-            }));
-        }
-        let mut total = 0;
-        for t in tasks {
-            total += t.await.map_err(|e| e.to_string())??;
-        }
-        lake.delete_prefix(&format!("lake://it/ambient/v1/{run}/"))
-            .await?;
-        println!("LOAD requests={total}");
-        Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
-    })
+    load_in_child("lake://it/ambient/v1/")
 }
 
 #[test]

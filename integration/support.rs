@@ -25,6 +25,23 @@ pub struct Servers {
     pub azure: String,
     /// The `moto_server` program, for tests that need a private server.
     pub moto_server: Option<PathBuf>,
+    /// The `azurite-blob` program, for tests that need a private server (HTTPS, OAuth).
+    pub azurite: Option<PathBuf>,
+}
+
+/// The `lakeroute` CLI built beside the running test binary (target/<profile>/lakeroute).
+pub fn cli() -> Result<PathBuf, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let dir = exe.parent().and_then(Path::parent).ok_or("no target dir")?;
+    let bin = dir.join("lakeroute");
+    if bin.exists() {
+        Ok(bin)
+    } else {
+        Err(format!(
+            "{} is missing; run `cargo test --workspace` (it builds the CLI)",
+            bin.display()
+        ))
+    }
 }
 
 fn repo() -> PathBuf {
@@ -81,6 +98,7 @@ pub fn servers() -> Option<Servers> {
         s3,
         azure,
         moto_server: setting("LAKEROUTE_IT_MOTO_SERVER").map(PathBuf::from),
+        azurite: setting("LAKEROUTE_IT_AZURITE").map(PathBuf::from),
     })
 }
 
@@ -301,4 +319,112 @@ pub fn moto_requests(method: &str, needle: &str) -> usize {
                 .count()
         })
         .unwrap_or(0)
+}
+
+/// The error type of the load harness.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Runs `child_test` (an ignored test of the running test binary that calls [`load_in_child`])
+/// in a process of its own with `vars` and the catalog, for `seconds`; returns how many
+/// requests it made, none of which failed.
+pub fn spawn_load(
+    child_test: &str,
+    catalog: &Path,
+    seconds: u64,
+    vars: &[(&str, String)],
+) -> Result<u64, BoxError> {
+    let mut cmd = std::process::Command::new(std::env::current_exe()?);
+    cmd.args(["--ignored", "--exact", child_test, "--nocapture"])
+        .env("LAKEROUTE_LOAD_CATALOG", catalog)
+        .env("LAKEROUTE_LOAD_SECONDS", seconds.to_string())
+        .stdin(std::process::Stdio::null());
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    let out = cmd.output()?;
+    let report =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        return Err(format!("the load failed: {report}").into());
+    }
+    let requests = report
+        .lines()
+        .find_map(|l| l.strip_prefix("LOAD requests="))
+        .and_then(|n| n.trim().parse().ok())
+        .ok_or_else(|| format!("no load report in {report}"))?;
+    Ok(requests)
+}
+
+/// The child side of [`spawn_load`]: four tasks put and get small objects under `base` (a
+/// `lake://` prefix ending in `/`) until the time is up, then delete them and print the count.
+/// Any failed request fails the child. Does nothing when not started by [`spawn_load`].
+pub fn load_in_child(base: &str) -> Result<(), BoxError> {
+    let Ok(catalog) = std::env::var("LAKEROUTE_LOAD_CATALOG") else {
+        return Ok(());
+    };
+    let seconds: u64 = std::env::var("LAKEROUTE_LOAD_SECONDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(30);
+    let base = format!("{base}{}/", run_id());
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(async move {
+        let lake = Lake::from_catalog(&catalog)?;
+        let deadline = std::time::Instant::now() + Duration::from_secs(seconds);
+        let mut tasks = Vec::new();
+        for t in 0..4 {
+            let (lake, base) = (lake.clone(), base.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut n = 0u64;
+                while std::time::Instant::now() < deadline {
+                    let uri = format!("{base}load-{t}-{}", n % 8);
+                    lake.put(&uri, bytes::Bytes::from_static(b"x").into())
+                        .await?;
+                    lake.get(&uri).await?;
+                    n += 2;
+                }
+                Ok::<u64, lakeroute::Error>(n)
+            }));
+        }
+        let mut total = 0;
+        for t in tasks {
+            total += t.await.map_err(|e| e.to_string())??;
+        }
+        lake.delete_prefix(&base).await?;
+        println!("LOAD requests={total}");
+        Ok(())
+    })
+}
+
+/// Checks a refresh-under-load run: enough requests to mean something, and the credential
+/// source asked at least twice (it was refreshed), at most about once per `lifetime`, and never
+/// later than `lifetime` after the previous time (no request waited for an expired credential).
+/// `fetches` are the times the source was asked, in seconds.
+pub fn assert_refreshed_once_per_lifetime(requests: u64, fetches: &[f64], lifetime: Duration) {
+    eprintln!(
+        "{requests} requests with {}-second credentials: the source was asked {} times",
+        lifetime.as_secs(),
+        fetches.len()
+    );
+    assert!(
+        requests >= 100,
+        "too little load to mean anything: {requests}"
+    );
+    assert!(
+        fetches.len() >= 2,
+        "the credentials were never refreshed: {}",
+        fetches.len()
+    );
+    assert!(
+        fetches.len() <= 5,
+        "asked {} times: more than once per lifetime",
+        fetches.len()
+    );
+    for pair in fetches.windows(2) {
+        assert!(
+            pair[1] - pair[0] < lifetime.as_secs_f64(),
+            "refreshed {:.1} s after the previous fetch: after expiry",
+            pair[1] - pair[0]
+        );
+    }
 }

@@ -86,14 +86,26 @@ impl Lake {
             (Provider::Aws, Credentials::AwsKeys { access_key_id, .. }) => {
                 report.identity = format!("access key {access_key_id}");
             }
-            (Provider::Azure, creds) => {
+            (Provider::Azure, Credentials::Ambient | Credentials::AzureChain(_)) => {
+                let account = p.account.as_deref().unwrap_or_default();
+                match self.router().stores().azure_chain(p) {
+                    Some(chain) => {
+                        let (source, identity, expires) = chain.check().await?;
+                        report.source = format!("{} via {source}", chain.describe());
+                        report.identity = format!("{identity} (storage account {account})");
+                        report.expires = Some(expires);
+                    }
+                    None => {
+                        report.source = "account key or SAS token from the environment".into();
+                        report.identity = format!("storage account {account}");
+                    }
+                }
+            }
+            (Provider::Azure, _) => {
                 report.identity = format!(
                     "storage account {}",
                     p.account.as_deref().unwrap_or_default()
                 );
-                if matches!(creds, Credentials::Ambient) {
-                    report.source = "object_store's Azure chain: AZURE_CLIENT_ID/SECRET/TENANT_ID, AZURE_FEDERATED_TOKEN_FILE, managed identity, Azure CLI".into();
-                }
             }
             (_, Credentials::Anonymous) => report.identity = "anonymous".into(),
             _ => report.identity = "none needed".into(),

@@ -13,7 +13,7 @@ use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
 
 use crate::catalog::{Credentials, Provider, StorageProfile};
-use crate::credentials::AwsChain;
+use crate::credentials::{AwsChain, AzureChain, AzureIdentity};
 use crate::error::{Error, Result};
 
 /// Which store a request goes to. Profiles get their own; physical URIs that match no profile
@@ -33,6 +33,7 @@ pub(crate) enum StoreKey {
 pub(crate) struct StoreRegistry {
     stores: RwLock<HashMap<StoreKey, Arc<dyn ObjectStore>>>,
     chains: std::sync::Mutex<HashMap<String, Arc<AwsChain>>>,
+    azure_chains: std::sync::Mutex<HashMap<AzureIdentity, Arc<AzureChain>>>,
 }
 
 impl StoreRegistry {
@@ -56,6 +57,28 @@ impl StoreRegistry {
         let chain = chains
             .entry(identity)
             .or_insert_with(|| Arc::new(AwsChain::new(&p.name, profile, p.region.clone(), role)));
+        Some(Arc::clone(chain))
+    }
+
+    /// The Azure chain for a profile whose credentials come from the Azure identity chain, or
+    /// `None` when the environment supplies an account key or SAS token (or asks for the
+    /// emulator), which object_store then reads itself.
+    pub(crate) fn azure_chain(&self, p: &StorageProfile) -> Option<Arc<AzureChain>> {
+        let identity = match &p.credentials {
+            Credentials::Ambient => AzureIdentity::default(),
+            Credentials::AzureChain(id) => id.clone(),
+            _ => return None,
+        };
+        if matches!(p.credentials, Credentials::Ambient) && azure_keys_in_environment() {
+            return None;
+        }
+        let mut chains = self
+            .azure_chains
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let chain = chains
+            .entry(identity.clone())
+            .or_insert_with(|| Arc::new(AzureChain::new(&p.name, identity)));
         Some(Arc::clone(chain))
     }
 
@@ -154,7 +177,12 @@ pub(crate) fn build_profile_store(
                 b = b.with_endpoint(endpoint.clone());
             }
             b = match &p.credentials {
-                Credentials::Ambient => b,
+                Credentials::Ambient | Credentials::AzureChain(_) => {
+                    match registry.azure_chain(p) {
+                        Some(chain) => b.with_credentials(chain),
+                        None => b,
+                    }
+                }
                 Credentials::Anonymous => b.with_skip_signature(true),
                 Credentials::AzureAccountKey { account_key } => {
                     b.with_access_key(account_key.expose())
@@ -206,6 +234,21 @@ pub(crate) fn build_profile_store(
         }
         Provider::Memory => Ok(Arc::new(InMemory::new())),
     }
+}
+
+/// Whether the environment gives Azure storage an account key or SAS token, or asks for the
+/// emulator: object_store's builder reads those itself (`MicrosoftAzureBuilder::from_env`).
+fn azure_keys_in_environment() -> bool {
+    [
+        "AZURE_STORAGE_ACCOUNT_KEY",
+        "AZURE_STORAGE_ACCESS_KEY",
+        "AZURE_STORAGE_MASTER_KEY",
+        "AZURE_STORAGE_SAS_KEY",
+        "AZURE_STORAGE_SAS_TOKEN",
+        "AZURE_STORAGE_USE_EMULATOR",
+    ]
+    .iter()
+    .any(|k| std::env::var(k).is_ok_and(|v| !v.is_empty()))
 }
 
 /// object_store's retry and HTTP client settings for a profile's retry settings.

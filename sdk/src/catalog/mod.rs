@@ -340,8 +340,26 @@ impl Catalog {
         })
     }
 
+    /// The Azure client id a dataset's requests use in `env`: the dataset's own, else its
+    /// domain's.
+    pub fn azure_client_id_for<'a>(
+        &'a self,
+        ds: &'a Dataset,
+        env: Option<&str>,
+    ) -> Option<&'a str> {
+        ds.role
+            .as_ref()
+            .and_then(|r| r.azure_client_id_for(env))
+            .or_else(|| {
+                self.domain_roles
+                    .get(ds.id.domain())
+                    .and_then(|r| r.azure_client_id_for(env))
+            })
+    }
+
     /// The profile a dataset's requests use in `env`: its location's profile, with the dataset's
-    /// or domain's role when one applies (AWS profiles whose credentials come from the chain).
+    /// or domain's role (AWS profiles whose credentials come from the chain) or managed identity
+    /// client id (Azure profiles whose credentials come from the chain) when one applies.
     pub fn effective_profile(
         &self,
         ds: &Dataset,
@@ -349,6 +367,19 @@ impl Catalog {
     ) -> Result<(StorageProfile, Vec<String>)> {
         let (profile, root) = self.location_in(ds, env)?;
         let mut profile = profile.clone();
+        if let Some(client_id) = self.azure_client_id_for(ds, env)
+            && profile.provider == Provider::Azure
+        {
+            let mut identity = match &profile.credentials {
+                Credentials::AzureChain(id) => id.clone(),
+                Credentials::Ambient => crate::credentials::AzureIdentity::default(),
+                _ => return Ok((profile, root)),
+            };
+            identity.client_id = Some(client_id.to_string());
+            profile.name = format!("{}~{client_id}", profile.name);
+            profile.credentials = Credentials::AzureChain(identity);
+            return Ok((profile, root));
+        }
         if let Some(role) = self.role_for(ds, env)
             && profile.provider == Provider::Aws
         {

@@ -75,6 +75,9 @@ pub enum Credentials {
         /// A role to assume on top.
         role: Option<crate::credentials::RoleSettings>,
     },
+    /// The Azure identity chain (client secret from the environment, workload identity,
+    /// managed identity, Azure CLI), with the profile's or its domain's settings.
+    AzureChain(crate::credentials::AzureIdentity),
     /// An Azure storage account key.
     AzureAccountKey {
         /// The account key.
@@ -99,6 +102,16 @@ impl Credentials {
                 };
                 if let Some(r) = role {
                     s.push_str(&format!(", role {}", r.role_arn));
+                }
+                s
+            }
+            Self::AzureChain(id) => {
+                let mut s = "Azure chain".to_string();
+                if let Some(c) = &id.client_id {
+                    s.push_str(&format!(", client id {c}"));
+                }
+                if !id.developer_tools {
+                    s.push_str(", no developer tools");
                 }
                 s
             }
@@ -463,7 +476,13 @@ fn read_credentials(
             "external_id",
             "session_name",
         ],
-        Provider::Azure => &["account_key", "sas_token"],
+        Provider::Azure => &[
+            "account_key",
+            "sas_token",
+            "client_id",
+            "tenant_id",
+            "developer_tools",
+        ],
         _ => &[],
     };
     if !r.check_map(node, &what, allowed, &[]) {
@@ -518,6 +537,17 @@ fn read_credentials(
                     Credentials::Ambient
                 }
             }
+        }
+        Provider::Azure if node.get("account_key").is_none() && node.get("sas_token").is_none() => {
+            let mut identity = crate::credentials::AzureIdentity {
+                client_id: r.string(node, "client_id", &what).map(|v| v.0),
+                tenant_id: r.string(node, "tenant_id", &what).map(|v| v.0),
+                ..Default::default()
+            };
+            if let Some(b) = r.boolean(node, "developer_tools", &what) {
+                identity.developer_tools = b;
+            }
+            Credentials::AzureChain(identity)
         }
         Provider::Azure => match (secret("account_key"), secret("sas_token")) {
             (Some(k), None) => Credentials::AzureAccountKey { account_key: k },

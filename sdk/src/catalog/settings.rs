@@ -243,6 +243,11 @@ pub struct RoleSpec {
     pub default: Option<crate::credentials::RoleSettings>,
     /// Roles per environment.
     pub environments: std::collections::BTreeMap<String, crate::credentials::RoleSettings>,
+    /// The Azure managed (or workload) identity's client id in every environment without an
+    /// override.
+    pub azure_client_id: Option<String>,
+    /// Azure client ids per environment.
+    pub azure_client_ids: std::collections::BTreeMap<String, String>,
 }
 
 impl RoleSpec {
@@ -250,6 +255,13 @@ impl RoleSpec {
     pub fn for_env(&self, env: Option<&str>) -> Option<&crate::credentials::RoleSettings> {
         env.and_then(|e| self.environments.get(e))
             .or(self.default.as_ref())
+    }
+
+    /// The Azure client id for `env` (its override, else the default).
+    pub fn azure_client_id_for(&self, env: Option<&str>) -> Option<&str> {
+        env.and_then(|e| self.azure_client_ids.get(e))
+            .or(self.azure_client_id.as_ref())
+            .map(String::as_str)
     }
 }
 
@@ -266,27 +278,45 @@ fn read_role(
     })
 }
 
-/// Reads `{role_arn, external_id, session_name, environments: {env: {...}}}`.
+/// Reads `{role_arn, external_id, session_name, azure_client_id, environments: {env: {...}}}`.
 pub(crate) fn read_role_spec(r: &mut Reader<'_>, node: &Node, what: &str) -> RoleSpec {
     let mut spec = RoleSpec::default();
     if !r.check_map(
         node,
         what,
-        &["role_arn", "external_id", "session_name", "environments"],
+        &[
+            "role_arn",
+            "external_id",
+            "session_name",
+            "azure_client_id",
+            "environments",
+        ],
         &[],
     ) {
         return spec;
     }
     spec.default = read_role(r, node, what);
+    spec.azure_client_id = r.string(node, "azure_client_id", what).map(|v| v.0);
     if let Some(super::yaml::Value::Map(envs)) = node.get("environments").map(|n| &n.value) {
         for (k, v) in envs {
             let Some(env) = k.scalar() else { continue };
             let w = format!("{what}.environments.{env}");
-            let fields = ["role_arn", "external_id", "session_name"];
-            if r.check_map(v, &w, &fields, &["role_arn"])
-                && let Some(role) = read_role(r, v, &w)
-            {
+            let fields = ["role_arn", "external_id", "session_name", "azure_client_id"];
+            if !r.check_map(v, &w, &fields, &[]) {
+                continue;
+            }
+            if v.get("role_arn").is_none() && v.get("azure_client_id").is_none() {
+                r.problem(
+                    v.mark,
+                    format!("{w}: give role_arn, azure_client_id or both"),
+                );
+                continue;
+            }
+            if let Some(role) = read_role(r, v, &w) {
                 spec.environments.insert(env.to_string(), role);
+            }
+            if let Some((id, _)) = r.string(v, "azure_client_id", &w) {
+                spec.azure_client_ids.insert(env.to_string(), id);
             }
         }
     }

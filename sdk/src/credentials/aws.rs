@@ -180,13 +180,7 @@ impl CredentialProvider for AwsChain {
     type Credential = AwsCredential;
 
     async fn get_credential(&self) -> object_store::Result<Arc<AwsCredential>> {
-        let r = self
-            .resolve()
-            .await
-            .map_err(|e| object_store::Error::Generic {
-                store: "lakeroute",
-                source: Box::new(e),
-            })?;
+        let r = self.resolve().await.map_err(super::store_error)?;
         Ok(Arc::clone(&r.credential))
     }
 }

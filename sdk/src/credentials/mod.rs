@@ -8,12 +8,30 @@
 //! team one role per environment. object_store's own chain has neither profiles nor
 //! `credential_process`; this is what `credentials: ambient` means for AWS here.
 //!
+//! For Azure, [`AzureChain`] runs the chain the Azure SDKs run (`azure_identity`) for storage
+//! tokens: a client secret from `AZURE_TENANT_ID`/`AZURE_CLIENT_ID`/`AZURE_CLIENT_SECRET`,
+//! workload identity (`AZURE_FEDERATED_TOKEN_FILE`), managed identity (a user-assigned one by
+//! client id, per profile or per domain), then the Azure CLI, which `developer_tools: false` or
+//! `AZURE_TOKEN_CREDENTIALS=prod` switches off for production. Account keys and SAS tokens stay
+//! available for local servers and legacy accounts.
+//!
 //! Credentials are cached and refreshed ahead of expiry by [`RefreshCache`]: one refresh at a
 //! time however many requests wait, back-off after a failure, and one cache per identity shared
 //! by every store that uses it.
 
 mod aws;
+mod azure;
 mod refresh;
 
 pub use aws::{AwsChain, RoleSettings};
+pub use azure::{AzureChain, AzureIdentity, STORAGE_SCOPE};
 pub use refresh::RefreshCache;
+
+/// A credential failure as object_store reports it to its caller; lakeroute's error inside
+/// names the profile and every source tried.
+fn store_error(e: crate::error::Error) -> object_store::Error {
+    object_store::Error::Generic {
+        store: "lakeroute",
+        source: Box::new(e),
+    }
+}

@@ -182,6 +182,69 @@ async fn the_seed_job_plans_for_an_azure_and_an_aws_cluster() -> TestResult {
     Ok(())
 }
 
+/// A domain's role and managed identity reach the engines' settings, as they reach requests.
+#[tokio::test]
+async fn domain_identities_reach_the_engine_settings() -> TestResult {
+    let settings = "\
+clusters:
+  azure1: {provider: azure, region: westeurope, engine: spark-3.4.1}
+domains:
+  finance: {role_arn: \"arn:aws:iam::123456789012:role/finance-prod\", session_name: finance}
+  ecommerce: {azure_client_id: shop-mi}
+storage:
+  s3lake: {provider: aws, bucket: finance-customer, region: us-east-1}
+  shop: {provider: azure, account: contososhop, container: lake, region: westeurope}
+";
+    let cat = TempCatalog::new(&[
+        ("lakeroute.yaml", settings),
+        (
+            "finance/customer.yaml",
+            &descriptor("finance", "customer", 1, "s3lake", "bronze"),
+        ),
+        (
+            "ecommerce/orders.yaml",
+            &descriptor("ecommerce", "orders", 2, "shop", "orders"),
+        ),
+        (
+            "marketing/msc.yaml",
+            &descriptor("marketing", "most_spending_customer", 1, "shop", "msc"),
+        ),
+        ("jobs/helloworld.yaml", HELLOWORLD),
+    ])?;
+    let lake = cat.lake()?;
+    let job = lake.load_job(&cat.file("jobs/helloworld.yaml"))?;
+    let plan = lake
+        .plan(&job, &PlanOptions::default().with_skip_sizes(true))
+        .await?;
+    let customer = &plan.sources[0];
+    let s3a = |k: &str| format!("spark.hadoop.fs.s3a.bucket.finance-customer.{k}");
+    assert_eq!(
+        customer.spark_conf[&s3a("assumed.role.arn")],
+        "arn:aws:iam::123456789012:role/finance-prod"
+    );
+    assert_eq!(
+        customer.spark_conf[&s3a("assumed.role.session.name")],
+        "finance"
+    );
+    assert_eq!(
+        customer.spark_conf[&s3a("aws.credentials.provider")],
+        "org.apache.hadoop.fs.s3a.auth.AssumedRoleCredentialProvider"
+    );
+    let orders = &plan.sources[1];
+    assert_eq!(
+        orders.spark_conf["spark.hadoop.fs.azure.account.oauth2.client.id.contososhop.dfs.core.windows.net"],
+        "shop-mi"
+    );
+    assert_eq!(orders.storage_options["azure_client_id"], "shop-mi");
+    assert_eq!(orders.fsspec_options["client_id"], "shop-mi");
+    let sink = plan.sink.as_ref().ok_or("no sink")?;
+    assert!(
+        !sink.storage_options.contains_key("azure_client_id"),
+        "marketing has no identity of its own"
+    );
+    Ok(())
+}
+
 #[tokio::test]
 async fn advice_ranks_clusters_by_egress_dollars() -> TestResult {
     let data = tempfile::tempdir()?;

@@ -259,7 +259,9 @@ impl Lake {
             uri: id.root_uri().to_string(),
             suggestions: catalog.suggest(id),
         })?;
-        let (profile, root) = catalog.location_in(ds, self.environment())?;
+        // With the dataset's or its domain's role or managed identity, as its requests use.
+        let (profile, root) = catalog.effective_profile(ds, self.environment())?;
+        let profile = &profile;
         let place = Place {
             provider: profile.effective_provider(),
             region: profile.region.clone(),
@@ -394,6 +396,30 @@ fn engine_config(p: &mut PlannedDataset, profile: &StorageProfile, root: &[Strin
                         profile.name
                     )
                 }
+                Credentials::AwsChain { role: Some(r), .. } => {
+                    conf.insert(
+                        key("aws.credentials.provider"),
+                        "org.apache.hadoop.fs.s3a.auth.AssumedRoleCredentialProvider".into(),
+                    );
+                    conf.insert(key("assumed.role.arn"), r.role_arn.clone());
+                    conf.insert(
+                        key("assumed.role.session.name"),
+                        r.session_name.clone().unwrap_or_else(|| "lakeroute".into()),
+                    );
+                    conf.insert(
+                        key("assumed.role.credentials.provider"),
+                        "com.amazonaws.auth.DefaultAWSCredentialsProviderChain".into(),
+                    );
+                    let external = if r.external_id.is_some() {
+                        " (the role's external id is not passed to Spark; S3A has no setting for it)"
+                    } else {
+                        ""
+                    };
+                    format!(
+                        "role {} assumed on top of the default AWS chain on the cluster{external}",
+                        r.role_arn
+                    )
+                }
                 _ => {
                     conf.insert(
                         key("aws.credentials.provider"),
@@ -457,13 +483,25 @@ fn engine_config(p: &mut PlannedDataset, profile: &StorageProfile, root: &[Strin
                     opts.insert("azure_skip_signature".into(), "true".into());
                     "anonymous (public container)".into()
                 }
-                _ => {
+                other => {
                     conf.insert(key("account.auth.type"), "OAuth".into());
                     conf.insert(
                         key("account.oauth.provider.type"),
                         "org.apache.hadoop.fs.azurebfs.oauth2.MsiTokenProvider".into(),
                     );
-                    "the cluster's managed or workload identity (Azure AD token)".into()
+                    // A user-assigned identity (the profile's, or its dataset's domain's).
+                    if let Credentials::AzureChain(id) = other
+                        && let Some(client) = &id.client_id
+                    {
+                        conf.insert(key("account.oauth2.client.id"), client.clone());
+                        opts.insert("azure_client_id".into(), client.clone());
+                        fs["client_id"] = json!(client);
+                        format!(
+                            "the cluster's managed or workload identity with client id {client} (Azure AD token)"
+                        )
+                    } else {
+                        "the cluster's managed or workload identity (Azure AD token)".into()
+                    }
                 }
             };
             p.spark_conf = conf;

@@ -18,6 +18,12 @@ use lakeroute_integration::{
 
 type TestResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
 
+/// The web identity token file's contents.
+const WEB_IDENTITY_TOKEN: &str = "eyJhbGciOiJSUzI1NiJ9.e30.signature";
+
+/// The SSO access token in the test HOME's token cache.
+const SSO_TOKEN: &str = "sso-access-token-value-5521";
+
 const SECRETS: [&str; 3] = [
     "static-secret-value-1234",
     "base-secret-value-5678",
@@ -57,8 +63,17 @@ impl Env {
         std::fs::write(
             dir.path().join("home/.aws/config"),
             format!(
-                "[profile static]\nregion = us-east-1\n\n[profile process]\ncredential_process = {}\nregion = us-east-1\n\n[profile chained]\nsource_profile = base\nrole_arn = arn:aws:iam::123456789012:role/finance-dev\nregion = us-east-1\n",
+                "[profile sso]\nsso_session = lakeroute-sso\nsso_account_id = 123456789012\nsso_role_name = DataReader\nregion = us-east-1\n\n[sso-session lakeroute-sso]\nsso_region = us-east-1\nsso_start_url = https://lakeroute-test.awsapps.com/start\n\n[profile static]\nregion = us-east-1\n\n[profile process]\ncredential_process = {}\nregion = us-east-1\n\n[profile chained]\nsource_profile = base\nrole_arn = arn:aws:iam::123456789012:role/finance-dev\nregion = us-east-1\n",
                 process.display()
+            ),
+        )?;
+        // The token `aws sso login` leaves, cached under the SHA-1 of the session name.
+        std::fs::create_dir_all(dir.path().join("home/.aws/sso/cache"))?;
+        std::fs::write(
+            dir.path()
+                .join("home/.aws/sso/cache/6004ea737886a611cb56a628c433cffc2c9346c2.json"),
+            format!(
+                "{{\"accessToken\": \"{SSO_TOKEN}\", \"expiresAt\": \"2099-01-01T00:00:00Z\", \"region\": \"us-east-1\", \"startUrl\": \"https://lakeroute-test.awsapps.com/start\"}}"
             ),
         )?;
         let profile = |name: &str, creds: &str| {
@@ -74,6 +89,7 @@ impl Env {
             profile("finance-prod", "{profile: static, role_arn: \"arn:aws:iam::123456789012:role/finance-prod\", external_id: fin-42, session_name: finance}"),
             profile("ambient", "ambient"),
             profile("missing", "{profile: nope}"),
+            profile("sso", "{profile: sso}"),
         ]
         .concat();
         std::fs::write(
@@ -88,6 +104,7 @@ impl Env {
             "finance-prod",
             "ambient",
             "missing",
+            "sso",
         ] {
             std::fs::write(
                 dir.path().join(format!("catalog/{name}.yaml")),
@@ -129,6 +146,31 @@ fn text(o: &Output) -> String {
         String::from_utf8_lossy(&o.stdout),
         String::from_utf8_lossy(&o.stderr)
     )
+}
+
+/// Fails when `logs` hold a known secret or anything shaped like credentials sent back by STS,
+/// the SSO portal or a metadata endpoint (their secrets are random, so the shape is the test).
+fn assert_no_credentials(what: &str, logs: &str) {
+    assert!(
+        logs.len() > 1000,
+        "{what}: trace logging produced too little to mean anything"
+    );
+    let shapes = [
+        "SecretAccessKey",
+        "secretAccessKey",
+        "<SessionToken>",
+        "sessionToken",
+        "x-amz-sso_bearer_token",
+        WEB_IDENTITY_TOKEN,
+        SSO_TOKEN,
+    ];
+    for needle in SECRETS.iter().chain(shapes.iter()) {
+        if let Some(i) = logs.find(needle) {
+            let from = logs[..i].rfind('\n').map_or(0, |n| n + 1);
+            let line: String = logs[from..i].chars().take(3000).collect();
+            panic!("{what}: {needle:?} in the logs, on the line: {line}");
+        }
+    }
 }
 
 fn auth_json(o: &Output) -> Result<serde_json::Value, String> {
@@ -182,17 +224,8 @@ fn profiles_process_and_role_chains_resolve_and_read_and_write() -> TestResult {
             "through the chain",
             "{profile}"
         );
-        let logs = text(&put) + &String::from_utf8_lossy(&cat.stderr);
-        assert!(
-            logs.len() > 1000,
-            "{profile}: trace logging produced too little to mean anything"
-        );
-        for secret in SECRETS {
-            assert!(
-                !logs.contains(secret),
-                "{profile}: a secret leaked into trace logs"
-            );
-        }
+        let logs = text(&put) + &String::from_utf8_lossy(&cat.stderr) + &everything;
+        assert_no_credentials(profile, &logs);
     }
     let out = env.run(
         &[],
@@ -210,7 +243,7 @@ fn web_identity_token_is_exchanged_with_sts() -> TestResult {
     let Some(s) = servers() else { return Ok(()) };
     let env = Env::new(&s)?;
     let token = env.dir.path().join("token");
-    std::fs::write(&token, "eyJhbGciOiJSUzI1NiJ9.e30.signature")?;
+    std::fs::write(&token, WEB_IDENTITY_TOKEN)?;
     let token = token.display().to_string();
     let vars = [
         ("AWS_WEB_IDENTITY_TOKEN_FILE", token.as_str()),
@@ -219,6 +252,7 @@ fn web_identity_token_is_exchanged_with_sts() -> TestResult {
             "arn:aws:iam::123456789012:role/eks-pod-role",
         ),
         ("AWS_ROLE_SESSION_NAME", "pod"),
+        ("LAKEROUTE_LOG", "trace"),
     ];
     let out = env.run(
         &vars,
@@ -234,6 +268,7 @@ fn web_identity_token_is_exchanged_with_sts() -> TestResult {
         "{v}"
     );
     assert!(v["expires"].is_string());
+    assert_no_credentials("web identity", &text(&out));
     Ok(())
 }
 
@@ -326,6 +361,27 @@ fn serve(
                 ("200 OK", creds(n))
             }
         }
+        // The IAM Identity Center portal: role credentials for the cached SSO token.
+        ("GET", p) if p.starts_with("/federation/credentials") => {
+            if headers.get("x-amz-sso_bearer_token").map(String::as_str) != Some(SSO_TOKEN)
+                || !p.contains("role_name=DataReader")
+                || !p.contains("account_id=123456789012")
+            {
+                ("401 Unauthorized", String::new())
+            } else {
+                let millis = SystemTime::now()
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .unwrap_or_default()
+                    .as_millis()
+                    + lifetime.as_millis();
+                (
+                    "200 OK",
+                    format!(
+                        "{{\"roleCredentials\": {{\"accessKeyId\": \"ASIASSOEXAMPLE\", \"secretAccessKey\": \"sso-secret-value-7788\", \"sessionToken\": \"sso-session-token\", \"expiration\": {millis}}}}}"
+                    ),
+                )
+            }
+        }
         ("GET", "/latest/meta-data/placement/region")
         | ("GET", "/latest/dynamic/instance-identity/document") => {
             ("200 OK", "{\"region\": \"us-east-1\"}".to_string())
@@ -403,6 +459,42 @@ fn container_and_instance_metadata_credentials() -> TestResult {
         String::from_utf8_lossy(&env.run(&vars, &["cat", &uri])?.stdout),
         "imds"
     );
+    Ok(())
+}
+
+#[test]
+fn sso_profile_gets_role_credentials_from_the_portal() -> TestResult {
+    let Some(s) = servers() else { return Ok(()) };
+    let env = Env::new(&s)?;
+    let portal = CredentialServer::start(Duration::from_secs(3600))?;
+    let url = format!("http://127.0.0.1:{}", portal.port);
+    let vars = [
+        ("AWS_ENDPOINT_URL_SSO", url.as_str()),
+        ("LAKEROUTE_LOG", "trace"),
+    ];
+    let out = env.run(
+        &vars,
+        &["--output", "json", "auth", "check", "--profile", "sso"],
+    )?;
+    assert!(out.status.success(), "{}", text(&out));
+    let v = auth_json(&out)?;
+    assert!(
+        v["identity"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("access key ASIASSOEXAMPLE"),
+        "{v}"
+    );
+    assert!(v["expires"].is_string(), "{v}");
+    let local = env.dir.path().join("sso.txt");
+    std::fs::write(&local, "through sso")?;
+    let uri = format!("lake://it/sso/v1/{}.txt", lakeroute_integration::run_id());
+    let put = env.run(&vars, &["put", local.to_str().ok_or("path")?, &uri])?;
+    assert!(put.status.success(), "{}", text(&put));
+    let cat = env.run(&vars, &["cat", &uri])?;
+    assert_eq!(String::from_utf8_lossy(&cat.stdout), "through sso");
+    let everything = text(&out) + &text(&put) + &String::from_utf8_lossy(&cat.stderr);
+    assert_no_credentials("sso", &everything);
     Ok(())
 }
 

@@ -49,6 +49,7 @@ pub mod conformance;
 pub mod credentials;
 mod error;
 mod lake;
+pub mod logging;
 pub mod meter;
 mod mirror;
 mod overlay;

@@ -195,10 +195,10 @@ enum CatalogCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // LAKEROUTE_LOG=debug (or any tracing filter) writes diagnostics to stderr.
+    // LAKEROUTE_LOG=debug (or any tracing filter) writes diagnostics to stderr, never a secret.
     if let Ok(filter) = std::env::var("LAKEROUTE_LOG") {
         let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_env_filter(lakeroute::logging::log_filter(&filter))
             .with_writer(std::io::stderr)
             .try_init();
     }

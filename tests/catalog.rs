@@ -200,6 +200,16 @@ storage:
     bucket: b
     credentials:
       access_key_id: AKIA
+  e:
+    provider: azure
+    account: acct
+    container: c
+    credentials: {account_key: a2V5, client_id: mi}
+  f:
+    provider: azure
+    account: acct
+    container: c
+    credentials: {developer_tools: sometimes}
 ";
     let cat = TempCatalog::new(&[("lakeroute.yaml", settings)])?;
     let (_, problems) = Catalog::check(cat.path())?;
@@ -214,6 +224,18 @@ storage:
     assert!(
         has("give both access_key_id and secret_access_key"),
         "{text:?}"
+    );
+    assert!(
+        has("client_id, tenant_id and developer_tools configure the Azure identity chain"),
+        "{text:?}"
+    );
+    assert!(has("developer_tools"), "{text:?}");
+    assert!(
+        text.iter()
+            .filter(|m| m.contains("developer_tools"))
+            .count()
+            >= 2,
+        "a non-boolean developer_tools is a problem of its own: {text:?}"
     );
     Ok(())
 }

@@ -549,6 +549,17 @@ fn read_credentials(
             }
             Credentials::AzureChain(identity)
         }
+        Provider::Azure
+            if ["client_id", "tenant_id", "developer_tools"]
+                .iter()
+                .any(|k| node.get(k).is_some()) =>
+        {
+            r.problem(
+                node.mark,
+                format!("{what}: client_id, tenant_id and developer_tools configure the Azure identity chain; drop them, or drop account_key/sas_token to use the chain"),
+            );
+            Credentials::Ambient
+        }
         Provider::Azure => match (secret("account_key"), secret("sas_token")) {
             (Some(k), None) => Credentials::AzureAccountKey { account_key: k },
             (None, Some(t)) => Credentials::AzureSas { token: t },

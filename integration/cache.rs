@@ -202,6 +202,51 @@ async fn damaged_entries_are_refetched_and_the_folder_survives_a_restart() -> Te
     );
     assert!(moto_requests("GET", &key) > gets);
     assert_eq!(second.get(uri).await?, data);
+
+    // A read large enough to be split between threads: two damaged blocks, one in each half,
+    // are refetched (one ranged GET spanning them), and the next read is a hit again.
+    let big_uri = "lake://it/frozen/v1/big.bin";
+    let big = lakeroute::conformance::pattern(17 * MIB + 3, 4);
+    second.put(big_uri, big.clone().into()).await?;
+    assert_eq!(second.get(big_uri).await?, big);
+    let big_key = format!("cache/{run}/frozen/big.bin");
+    let files = walk(dir.path());
+    let name = |p: &std::path::PathBuf| {
+        p.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    // Block 15 exists only for the big object; its folder holds the big object's blocks.
+    let folder = files
+        .iter()
+        .find(|p| name(p).ends_with(".15"))
+        .and_then(|p| p.parent().map(std::path::Path::to_path_buf))
+        .ok_or("no block 15")?;
+    let mut blocks: Vec<_> = files
+        .into_iter()
+        .filter(|p| p.starts_with(&folder) && (name(p).ends_with(".2") || name(p).ends_with(".15")))
+        .collect();
+    blocks.sort();
+    assert_eq!(
+        blocks.len(),
+        2,
+        "blocks 2 and 15 of the big object: {blocks:?}"
+    );
+    for b in &blocks {
+        let mut bytes = std::fs::read(b)?;
+        bytes[7] ^= 0x01;
+        std::fs::write(b, &bytes)?;
+    }
+    let before = moto_requests("GET", &big_key);
+    assert_eq!(
+        second.get(big_uri).await?,
+        big,
+        "damaged blocks are never served"
+    );
+    let after = moto_requests("GET", &big_key);
+    assert_eq!(after, before + 1, "one ranged GET for the damaged blocks");
+    assert_eq!(second.get(big_uri).await?, big);
+    assert_eq!(moto_requests("GET", &big_key), after, "a hit again");
     second.delete_prefix("lake://it/frozen/v1/").await?;
     Ok(())
 }

@@ -396,19 +396,30 @@ impl CachedStore {
         let b = self.cache.block_size;
         let blocks = self.blocks(&want);
         let span = (blocks.start * b).min(meta.size)..(blocks.end * b).min(meta.size);
-        let mut buf = vec![0u8; (span.end - span.start) as usize];
-        let mut missing = Vec::new();
-        for index in blocks.clone() {
-            let from = (index * b - span.start) as usize;
-            let len = self.block_len(index, meta.size) as usize;
-            if !self
-                .cache
-                .disk
-                .read_block_into(key, &meta.etag, index, &mut buf[from..from + len])
-            {
-                missing.push(index);
-            }
-        }
+        let plan: Vec<(u64, usize)> = blocks
+            .clone()
+            .map(|index| (index, self.block_len(index, meta.size) as usize))
+            .collect();
+        let total = (span.end - span.start) as usize;
+        // Small reads from the page cache take less than handing them to another thread would;
+        // large ones run off the async workers, split between threads.
+        let (mut buf, missing) = if total < PARALLEL_READ_BYTES {
+            let mut buf = vec![0u8; total];
+            let missing = read_blocks(&self.cache.disk, key, &meta.etag, &plan, &mut buf);
+            (buf, missing)
+        } else {
+            let (cache, key, etag) = (Arc::clone(&self.cache), key.to_string(), meta.etag.clone());
+            tokio::task::spawn_blocking(move || {
+                let mut buf = vec![0u8; total];
+                let missing = read_blocks(&cache.disk, &key, &etag, &plan, &mut buf);
+                (buf, missing)
+            })
+            .await
+            .map_err(|e| object_store::Error::Generic {
+                store: "lakeroute cache",
+                source: Box::new(e),
+            })?
+        };
         if let (Some(first), Some(last)) = (missing.first().copied(), missing.last().copied()) {
             let fetch = first * b..((last + 1) * b).min(meta.size);
             let opts = GetOptions::new()
@@ -446,6 +457,61 @@ impl CachedStore {
         };
         Ok(Some(result(location, meta, want, out, status)))
     }
+}
+
+/// Reads below this size run on the calling task, in one thread; from it up, off the async
+/// workers, with the blocks split between threads.
+const PARALLEL_READ_BYTES: usize = 16 * 1024 * 1024;
+
+/// Reads `plan`'s blocks (index, length), back to back, into `buf`; returns the indexes that
+/// are missing or damaged. Large reads are split into runs of blocks read on scoped threads, one
+/// per core up to four: reading from the page cache and checking CRCs is CPU-bound.
+fn read_blocks(
+    disk: &Disk,
+    key: &str,
+    etag: &str,
+    plan: &[(u64, usize)],
+    buf: &mut [u8],
+) -> Vec<u64> {
+    let read_run = |run: &[(u64, usize)], out: &mut [u8]| {
+        let mut missing = Vec::new();
+        let mut at = 0;
+        for &(index, len) in run {
+            if !disk.read_block_into(key, etag, index, &mut out[at..at + len]) {
+                missing.push(index);
+            }
+            at += len;
+        }
+        missing
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(4)
+        .min(plan.len());
+    if buf.len() < PARALLEL_READ_BYTES || threads < 2 {
+        return read_run(plan, buf);
+    }
+    let per = plan.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let mut rest = &mut *buf;
+        let mut handles = Vec::new();
+        for run in plan.chunks(per) {
+            let bytes: usize = run.iter().map(|(_, len)| len).sum();
+            let (mine, tail) = std::mem::take(&mut rest).split_at_mut(bytes);
+            rest = tail;
+            handles.push(scope.spawn(move || read_run(run, mine)));
+        }
+        let mut missing = Vec::new();
+        for h in handles {
+            match h.join() {
+                Ok(m) => missing.extend(m),
+                // A panicking reader leaves its blocks unread: fetch them again.
+                Err(_) => return plan.iter().map(|(i, _)| *i).collect(),
+            }
+        }
+        missing.sort_unstable();
+        missing
+    })
 }
 
 #[async_trait]

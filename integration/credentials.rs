@@ -123,6 +123,23 @@ impl Env {
         Ok(Self { dir, vars })
     }
 
+    /// `auth check --profile NAME` as JSON, with everything the process printed; an error
+    /// (with that output) when it fails.
+    fn auth(
+        &self,
+        extra: &[(&str, &str)],
+        profile: &str,
+    ) -> Result<(serde_json::Value, String), String> {
+        let out = self.run(
+            extra,
+            &["--output", "json", "auth", "check", "--profile", profile],
+        )?;
+        if !out.status.success() {
+            return Err(format!("auth check --profile {profile}: {}", text(&out)));
+        }
+        Ok((auth_json(&out)?, text(&out)))
+    }
+
     fn run(&self, extra: &[(&str, &str)], args: &[&str]) -> Result<Output, String> {
         let mut cmd = Command::new(cli()?);
         cmd.env_clear()
@@ -193,12 +210,7 @@ fn profiles_process_and_role_chains_resolve_and_read_and_write() -> TestResult {
             "arn:aws:iam::123456789012:role/finance-prod",
         ),
     ] {
-        let out = env.run(
-            &[("LAKEROUTE_LOG", "trace")],
-            &["--output", "json", "auth", "check", "--profile", profile],
-        )?;
-        assert!(out.status.success(), "{profile}: {}", text(&out));
-        let v = auth_json(&out)?;
+        let (v, everything) = env.auth(&[("LAKEROUTE_LOG", "trace")], profile)?;
         assert!(
             v["identity"]
                 .as_str()
@@ -206,7 +218,6 @@ fn profiles_process_and_role_chains_resolve_and_read_and_write() -> TestResult {
                 .contains(identity),
             "{profile}: {v}"
         );
-        let everything = text(&out);
         for secret in SECRETS {
             assert!(
                 !everything.contains(secret),
@@ -227,12 +238,8 @@ fn profiles_process_and_role_chains_resolve_and_read_and_write() -> TestResult {
         let logs = text(&put) + &String::from_utf8_lossy(&cat.stderr) + &everything;
         assert_no_credentials(profile, &logs);
     }
-    let out = env.run(
-        &[],
-        &["--output", "json", "auth", "check", "--profile", "chained"],
-    )?;
     assert!(
-        auth_json(&out)?["expires"].is_string(),
+        env.auth(&[], "chained")?.0["expires"].is_string(),
         "assumed-role credentials expire"
     );
     Ok(())
@@ -254,12 +261,7 @@ fn web_identity_token_is_exchanged_with_sts() -> TestResult {
         ("AWS_ROLE_SESSION_NAME", "pod"),
         ("LAKEROUTE_LOG", "trace"),
     ];
-    let out = env.run(
-        &vars,
-        &["--output", "json", "auth", "check", "--profile", "ambient"],
-    )?;
-    assert!(out.status.success(), "{}", text(&out));
-    let v = auth_json(&out)?;
+    let (v, output) = env.auth(&vars, "ambient")?;
     assert!(
         v["identity"]
             .as_str()
@@ -268,7 +270,7 @@ fn web_identity_token_is_exchanged_with_sts() -> TestResult {
         "{v}"
     );
     assert!(v["expires"].is_string());
-    assert_no_credentials("web identity", &text(&out));
+    assert_no_credentials("web identity", &output);
     Ok(())
 }
 
@@ -407,13 +409,12 @@ fn container_and_instance_metadata_credentials() -> TestResult {
     let env = Env::new(&s)?;
     let endpoint = CredentialServer::start(Duration::from_secs(3600))?;
     let container = format!("http://127.0.0.1:{}/creds", endpoint.port);
-    let out = env.run(
+    let (v, _) = env.auth(
         &[("AWS_CONTAINER_CREDENTIALS_FULL_URI", &container)],
-        &["--output", "json", "auth", "check", "--profile", "ambient"],
+        "ambient",
     )?;
-    assert!(out.status.success(), "{}", text(&out));
     assert!(
-        auth_json(&out)?["identity"]
+        v["identity"]
             .as_str()
             .unwrap_or_default()
             .contains("AKIALOCAL")
@@ -424,12 +425,7 @@ fn container_and_instance_metadata_credentials() -> TestResult {
         ("AWS_EC2_METADATA_DISABLED", "false"),
         ("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.as_str()),
     ];
-    let out = env.run(
-        &vars,
-        &["--output", "json", "auth", "check", "--profile", "ambient"],
-    )?;
-    assert!(out.status.success(), "{}", text(&out));
-    let v = auth_json(&out)?;
+    let (v, _) = env.auth(&vars, "ambient")?;
     assert!(
         v["identity"]
             .as_str()
@@ -472,12 +468,7 @@ fn sso_profile_gets_role_credentials_from_the_portal() -> TestResult {
         ("AWS_ENDPOINT_URL_SSO", url.as_str()),
         ("LAKEROUTE_LOG", "trace"),
     ];
-    let out = env.run(
-        &vars,
-        &["--output", "json", "auth", "check", "--profile", "sso"],
-    )?;
-    assert!(out.status.success(), "{}", text(&out));
-    let v = auth_json(&out)?;
+    let (v, output) = env.auth(&vars, "sso")?;
     assert!(
         v["identity"]
             .as_str()
@@ -493,7 +484,7 @@ fn sso_profile_gets_role_credentials_from_the_portal() -> TestResult {
     assert!(put.status.success(), "{}", text(&put));
     let cat = env.run(&vars, &["cat", &uri])?;
     assert_eq!(String::from_utf8_lossy(&cat.stdout), "through sso");
-    let everything = text(&out) + &text(&put) + &String::from_utf8_lossy(&cat.stderr);
+    let everything = output + &text(&put) + &String::from_utf8_lossy(&cat.stderr);
     assert_no_credentials("sso", &everything);
     Ok(())
 }

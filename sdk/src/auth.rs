@@ -86,26 +86,22 @@ impl Lake {
             (Provider::Aws, Credentials::AwsKeys { access_key_id, .. }) => {
                 report.identity = format!("access key {access_key_id}");
             }
-            (Provider::Azure, Credentials::Ambient | Credentials::AzureChain(_)) => {
+            (Provider::Azure, creds) => {
                 let account = p.account.as_deref().unwrap_or_default();
+                report.identity = format!("storage account {account}");
+                // The chain, unless the profile names its keys or the environment supplies them.
                 match self.router().stores().azure_chain(p) {
                     Some(chain) => {
                         let (source, identity, expires) = chain.check().await?;
                         report.source = format!("{} via {source}", chain.describe());
-                        report.identity = format!("{identity} (storage account {account})");
+                        report.identity = format!("{identity} ({})", report.identity);
                         report.expires = Some(expires);
                     }
-                    None => {
+                    None if matches!(creds, Credentials::Ambient) => {
                         report.source = "account key or SAS token from the environment".into();
-                        report.identity = format!("storage account {account}");
                     }
+                    None => {}
                 }
-            }
-            (Provider::Azure, _) => {
-                report.identity = format!(
-                    "storage account {}",
-                    p.account.as_deref().unwrap_or_default()
-                );
             }
             (_, Credentials::Anonymous) => report.identity = "anonymous".into(),
             _ => report.identity = "none needed".into(),

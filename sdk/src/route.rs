@@ -211,26 +211,33 @@ impl Router {
                 None
             }
         });
-        Self::with_cache(catalog, environment, cache)
+        Self::sharing(catalog, environment, cache, StoreRegistry::default())
     }
 
     /// A router in another environment of the same catalog, sharing this one's cache (one
-    /// folder scan and one policy per process, not one per environment).
+    /// folder scan and one policy per process, not one per environment) and credential chains
+    /// (one refresh per identity).
     pub(crate) fn for_environment(&self, environment: Option<String>) -> Self {
-        Self::with_cache(self.catalog.clone(), environment, self.cache.clone())
+        Self::sharing(
+            self.catalog.clone(),
+            environment,
+            self.cache.clone(),
+            self.stores.sharing_credentials(),
+        )
     }
 
-    fn with_cache(
+    fn sharing(
         catalog: Catalog,
         environment: Option<String>,
         cache: Option<Arc<Cache>>,
+        stores: StoreRegistry,
     ) -> Self {
         Self {
             meter: Arc::new(Meter::new(catalog.budget())),
             cache,
             catalog,
             environment,
-            stores: StoreRegistry::default(),
+            stores,
             targets: RwLock::default(),
         }
     }

@@ -13,7 +13,7 @@ use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
 
 use crate::catalog::{Credentials, Provider, StorageProfile};
-use crate::credentials::{AwsChain, AzureChain, AzureIdentity};
+use crate::credentials::{AwsChain, AzureChain, AzureIdentity, RoleSettings};
 use crate::error::{Error, Result};
 
 /// Which store a request goes to. Profiles get their own; physical URIs that match no profile
@@ -27,16 +27,46 @@ pub(crate) enum StoreKey {
     FileSystem,
 }
 
-/// The cache of built stores, and of credential chains: stores with the same identity share
-/// one chain, so one refresh serves them all.
+/// An AWS identity: the named profile, the role on top, and the region STS is asked in.
+type AwsIdentity = (Option<String>, Option<RoleSettings>, Option<String>);
+
+/// Credential chains by identity: stores with the same identity share one chain, so one refresh
+/// serves them all, whichever environment's stores they are.
+#[derive(Debug, Default)]
+struct Chains {
+    aws: std::sync::Mutex<HashMap<AwsIdentity, Arc<AwsChain>>>,
+    azure: std::sync::Mutex<HashMap<AzureIdentity, Arc<AzureChain>>>,
+}
+
+/// The cache of built stores, and the credential chains they use.
 #[derive(Debug, Default)]
 pub(crate) struct StoreRegistry {
     stores: RwLock<HashMap<StoreKey, Arc<dyn ObjectStore>>>,
-    chains: std::sync::Mutex<HashMap<String, Arc<AwsChain>>>,
-    azure_chains: std::sync::Mutex<HashMap<AzureIdentity, Arc<AzureChain>>>,
+    chains: Arc<Chains>,
+}
+
+/// The entry for `key`, made with `make` the first time.
+fn shared<K: std::hash::Hash + Eq, V>(
+    map: &std::sync::Mutex<HashMap<K, Arc<V>>>,
+    key: K,
+    make: impl FnOnce() -> V,
+) -> Arc<V> {
+    let mut map = map
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    Arc::clone(map.entry(key).or_insert_with(|| Arc::new(make())))
 }
 
 impl StoreRegistry {
+    /// An empty registry (stores are per environment: a profile may differ between
+    /// environments) that shares this one's credential chains.
+    pub(crate) fn sharing_credentials(&self) -> Self {
+        Self {
+            stores: RwLock::default(),
+            chains: Arc::clone(&self.chains),
+        }
+    }
+
     /// The AWS chain for a profile whose credentials come from the SDK chain.
     pub(crate) fn aws_chain(&self, p: &StorageProfile) -> Option<Arc<AwsChain>> {
         let (profile, role) = match &p.credentials {
@@ -44,20 +74,10 @@ impl StoreRegistry {
             Credentials::AwsChain { profile, role } => (profile.clone(), role.clone()),
             _ => return None,
         };
-        let identity = format!(
-            "{profile:?}|{:?}|{:?}|{:?}",
-            role.as_ref().map(|r| &r.role_arn),
-            role.as_ref().and_then(|r| r.external_id.as_ref()),
-            p.region
-        );
-        let mut chains = self
-            .chains
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let chain = chains
-            .entry(identity)
-            .or_insert_with(|| Arc::new(AwsChain::new(&p.name, profile, p.region.clone(), role)));
-        Some(Arc::clone(chain))
+        let identity = (profile.clone(), role.clone(), p.region.clone());
+        Some(shared(&self.chains.aws, identity, || {
+            AwsChain::new(&p.name, profile, p.region.clone(), role)
+        }))
     }
 
     /// The Azure chain for a profile whose credentials come from the Azure identity chain, or
@@ -72,14 +92,9 @@ impl StoreRegistry {
         if matches!(p.credentials, Credentials::Ambient) && azure_keys_in_environment() {
             return None;
         }
-        let mut chains = self
-            .azure_chains
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let chain = chains
-            .entry(identity.clone())
-            .or_insert_with(|| Arc::new(AzureChain::new(&p.name, identity)));
-        Some(Arc::clone(chain))
+        Some(shared(&self.chains.azure, identity.clone(), || {
+            AzureChain::new(&p.name, identity)
+        }))
     }
 
     /// The store for `key`, building it with `build` the first time.
@@ -330,4 +345,48 @@ fn redacted_reason(e: &object_store::Error, creds: &Credentials) -> String {
         .into_iter()
         .filter(|s| !s.is_empty())
         .fold(text, |t, s| t.replace(s, "***"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chains_are_shared_per_identity_across_environments()
+    -> std::result::Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let profile = |name: &str, bucket: &str, session: &str| {
+            format!(
+                "  {name}: {{provider: aws, bucket: {bucket}, region: us-east-1, credentials: {{role_arn: \"arn:aws:iam::1:role/r\", session_name: {session}}}}}\n"
+            )
+        };
+        std::fs::write(
+            dir.path().join("lakeroute.yaml"),
+            format!(
+                "storage:\n{}{}{}",
+                profile("a", "x", "one"),
+                profile("b", "y", "one"),
+                profile("c", "z", "two")
+            ),
+        )?;
+        let catalog = crate::Catalog::load(dir.path())?;
+        let chain = |r: &StoreRegistry, name: &str| {
+            catalog
+                .profile(name)
+                .and_then(|p| r.aws_chain(p))
+                .ok_or(format!("no chain for {name}"))
+        };
+        let prod = StoreRegistry::default();
+        let dev = prod.sharing_credentials();
+        let a = chain(&prod, "a")?;
+        assert!(
+            Arc::ptr_eq(&a, &chain(&dev, "b")?),
+            "same identity, other environment: one chain"
+        );
+        assert!(
+            !Arc::ptr_eq(&a, &chain(&prod, "c")?),
+            "another session name is another identity"
+        );
+        Ok(())
+    }
 }

@@ -404,21 +404,15 @@ impl CachedStore {
         // Small reads from the page cache take less than handing them to another thread would;
         // large ones run off the async workers, split between threads.
         let (mut buf, missing) = if total < PARALLEL_READ_BYTES {
-            let mut buf = vec![0u8; total];
-            let missing = read_blocks(&self.cache.disk, key, &meta.etag, &plan, &mut buf);
-            (buf, missing)
+            read_blocks(&self.cache.disk, key, &meta.etag, &plan, total)
         } else {
             let (cache, key, etag) = (Arc::clone(&self.cache), key.to_string(), meta.etag.clone());
-            tokio::task::spawn_blocking(move || {
-                let mut buf = vec![0u8; total];
-                let missing = read_blocks(&cache.disk, &key, &etag, &plan, &mut buf);
-                (buf, missing)
-            })
-            .await
-            .map_err(|e| object_store::Error::Generic {
-                store: "lakeroute cache",
-                source: Box::new(e),
-            })?
+            tokio::task::spawn_blocking(move || read_blocks(&cache.disk, &key, &etag, &plan, total))
+                .await
+                .map_err(|e| object_store::Error::Generic {
+                    store: "lakeroute cache",
+                    source: Box::new(e),
+                })?
         };
         if let (Some(first), Some(last)) = (missing.first().copied(), missing.last().copied()) {
             let fetch = first * b..((last + 1) * b).min(meta.size);
@@ -463,10 +457,23 @@ impl CachedStore {
 /// workers, with the blocks split between threads.
 const PARALLEL_READ_BYTES: usize = 16 * 1024 * 1024;
 
-/// Reads `plan`'s blocks (index, length), back to back, into `buf`; returns the indexes that
-/// are missing or damaged. Large reads are split into runs of blocks read on scoped threads, one
-/// per core up to four: reading from the page cache and checking CRCs is CPU-bound.
+/// Reads `plan`'s blocks (index, length), back to back, into a buffer of `total` bytes; returns
+/// it with the indexes that are missing or damaged. Large reads are split into runs of blocks
+/// read on scoped threads, one per core up to four: reading from the page cache and checking
+/// CRCs is CPU-bound.
 fn read_blocks(
+    disk: &Disk,
+    key: &str,
+    etag: &str,
+    plan: &[(u64, usize)],
+    total: usize,
+) -> (Vec<u8>, Vec<u64>) {
+    let mut buf = vec![0u8; total];
+    let missing = read_blocks_into(disk, key, etag, plan, &mut buf);
+    (buf, missing)
+}
+
+fn read_blocks_into(
     disk: &Disk,
     key: &str,
     etag: &str,

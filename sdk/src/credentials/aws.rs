@@ -14,7 +14,7 @@ use super::refresh::RefreshCache;
 use crate::error::Error;
 
 /// A role to assume on top of the base credentials.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RoleSettings {
     /// `arn:aws:iam::<account>:role/<name>`.
     pub role_arn: String,
@@ -126,7 +126,7 @@ impl AwsChain {
                 let c = provider
                     .provide_credentials()
                     .await
-                    .map_err(|e| error_chain(&e))?;
+                    .map_err(|e| super::one_line(&e))?;
                 let expires = c.expiry();
                 let credential = Arc::new(AwsCredential {
                     key_id: c.access_key_id().to_string(),
@@ -144,23 +144,6 @@ impl AwsChain {
             .await
             .map_err(unavailable)
     }
-}
-
-/// The error and its causes on one line; the SDK's messages name sources, never secrets.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    // One line: the SDK lists the sources it tried on lines of their own.
-    out.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join("; ")
 }
 
 fn hint(why: &str) -> String {

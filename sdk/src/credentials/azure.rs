@@ -1,6 +1,6 @@
 //! The Azure identity chain (`azure_identity`) as an object_store credential provider.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
@@ -12,7 +12,6 @@ use azure_identity::{
 };
 use object_store::CredentialProvider;
 use object_store::azure::AzureCredential;
-use tokio::sync::Mutex;
 
 use super::refresh::RefreshCache;
 use crate::error::Error;
@@ -144,7 +143,8 @@ impl std::fmt::Debug for Token {
 pub struct AzureChain {
     storage_profile: String,
     identity: AzureIdentity,
-    chosen: Mutex<Option<(Source, Arc<dyn TokenCredential>)>>,
+    /// The source that gave the first token; the chain is not searched again.
+    chosen: OnceLock<(Source, Arc<dyn TokenCredential>)>,
     cache: RefreshCache<Token>,
 }
 
@@ -163,7 +163,7 @@ impl AzureChain {
         Self {
             storage_profile: storage_profile.to_string(),
             identity,
-            chosen: Mutex::new(None),
+            chosen: OnceLock::new(),
             cache: RefreshCache::default(),
         }
     }
@@ -209,8 +209,8 @@ impl AzureChain {
 
     /// Asks the source that worked before, or tries the chain in order.
     async fn fetch(&self) -> Result<Token, String> {
-        let mut chosen = self.chosen.lock().await;
-        if let Some((source, cred)) = chosen.as_ref() {
+        // The refresh cache runs one fetch at a time, so the chain is searched at most once.
+        if let Some((source, cred)) = self.chosen.get() {
             return token(*source, cred.as_ref(), None)
                 .await
                 .map_err(|e| format!("{}: {e}", source.name()));
@@ -230,7 +230,7 @@ impl AzureChain {
             match token(source, cred.as_ref(), probe).await {
                 Ok(t) => {
                     tracing::debug!(source = source.name(), "Azure token resolved");
-                    *chosen = Some((source, cred));
+                    let _ = self.chosen.set((source, cred));
                     return Ok(t);
                 }
                 Err(why) => tried.push(format!("{}: {why}", source.name())),
@@ -255,9 +255,12 @@ impl AzureChain {
                             .into(),
                     );
                 };
-                ClientSecretCredential::new(&tenant, client, Secret::new(secret), None)
-                    .map(|c| c as Arc<dyn TokenCredential>)
-                    .map_err(|e| one_line(&e))
+                built(ClientSecretCredential::new(
+                    &tenant,
+                    client,
+                    Secret::new(secret),
+                    None,
+                ))
             }
             Source::WorkloadIdentity => {
                 let Some(file) = env("AZURE_FEDERATED_TOKEN_FILE") else {
@@ -269,30 +272,32 @@ impl AzureChain {
                     token_file_path: Some(file.into()),
                     ..Default::default()
                 };
-                WorkloadIdentityCredential::new(Some(options))
-                    .map(|c| c as Arc<dyn TokenCredential>)
-                    .map_err(|e| one_line(&e))
+                built(WorkloadIdentityCredential::new(Some(options)))
             }
             Source::ManagedIdentity => {
                 let options = ManagedIdentityCredentialOptions {
                     user_assigned_id: id.client_id.clone().map(UserAssignedId::ClientId),
                     ..Default::default()
                 };
-                ManagedIdentityCredential::new(Some(options))
-                    .map(|c| c as Arc<dyn TokenCredential>)
-                    .map_err(|e| one_line(&e))
+                built(ManagedIdentityCredential::new(Some(options)))
             }
             Source::AzureCli => {
                 let options = AzureCliCredentialOptions {
                     tenant_id: id.tenant_id.clone(),
                     ..Default::default()
                 };
-                AzureCliCredential::new(Some(options))
-                    .map(|c| c as Arc<dyn TokenCredential>)
-                    .map_err(|e| one_line(&e))
+                built(AzureCliCredential::new(Some(options)))
             }
         }
     }
+}
+
+/// A credential as the chain holds it, or why it could not be built.
+fn built<T: TokenCredential + 'static>(
+    made: azure_core::Result<Arc<T>>,
+) -> Result<Arc<dyn TokenCredential>, String> {
+    made.map(|c| c as Arc<dyn TokenCredential>)
+        .map_err(|e| super::one_line(&e))
 }
 
 /// A non-empty environment variable.
@@ -322,7 +327,7 @@ async fn token(
         },
         None => ask.await,
     }
-    .map_err(|e| one_line(&e))?;
+    .map_err(|e| super::one_line(&e))?;
     let secs = u64::try_from(t.expires_on.unix_timestamp()).unwrap_or_default();
     let expires = SystemTime::UNIX_EPOCH + Duration::from_secs(secs);
     let identity = claims_identity(t.token.secret()).unwrap_or_else(|| "an opaque token".into());
@@ -355,25 +360,6 @@ fn claims_identity(token: &str) -> Option<String> {
         parts.push(format!("object {o}"));
     }
     (!parts.is_empty()).then(|| parts.join(", "))
-}
-
-/// An azure_core error and its causes on one line, without the troubleshooting link.
-fn one_line(e: &azure_core::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = s.source();
-    }
-    out.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with("To troubleshoot"))
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 fn hint(tried: &str) -> String {

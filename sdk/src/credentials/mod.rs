@@ -27,6 +27,27 @@ pub use aws::{AwsChain, RoleSettings};
 pub use azure::{AzureChain, AzureIdentity, STORAGE_SCOPE};
 pub use refresh::RefreshCache;
 
+/// An error and its causes on one line: the SDKs' messages name sources, never secrets, but
+/// spread them over lines of their own and repeat a cause inside its parent's text; the Azure
+/// SDK adds a troubleshooting link to each.
+fn one_line(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("To troubleshoot"))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// A credential failure as object_store reports it to its caller; lakeroute's error inside
 /// names the profile and every source tried.
 fn store_error(e: crate::error::Error) -> object_store::Error {

@@ -303,6 +303,56 @@ async fn same_region_is_not_cached_and_the_budget_stops_reads_before_they_are_se
     Ok(())
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_size_bound_holds_while_objects_come_and_go() -> TestResult {
+    let Some(s) = servers() else { return Ok(()) };
+    let dir = tempfile::tempdir()?;
+    let run = run_id();
+    let cat = catalog(
+        &s,
+        dir.path(),
+        "{provider: azure, region: westeurope}",
+        "",
+        &run,
+    )?;
+    let file = cat.path().join("lakeroute.yaml");
+    let text = std::fs::read_to_string(&file)?.replace("max_bytes: 64MiB", "max_bytes: 5MiB");
+    std::fs::write(&file, text)?;
+    let lake = cat.lake()?;
+    let blocks = |dir: &std::path::Path| -> u64 {
+        walk(dir)
+            .iter()
+            .filter(|p| p.file_name().is_some_and(|n| n != "meta.json"))
+            .filter_map(|p| p.metadata().ok())
+            .map(|m| m.len())
+            .sum()
+    };
+    for round in 0..2 {
+        for n in 0..4 {
+            let uri = format!("lake://it/hot/v1/part-{n}");
+            let data = lakeroute::conformance::pattern(2 * MIB, n);
+            if round == 0 {
+                lake.put(&uri, data.clone().into()).await?;
+            }
+            assert_eq!(lake.get(&uri).await?, data, "{uri}, round {round}");
+            let held = blocks(dir.path());
+            assert!(held <= 5 * MIB as u64, "{held} bytes held after {uri}");
+        }
+    }
+    let key = format!("cache/{run}/hot/part-3");
+    let gets = moto_requests("GET", &key);
+    lake.get("lake://it/hot/v1/part-3").await?;
+    assert_eq!(
+        moto_requests("GET", &key),
+        gets,
+        "the latest object is held"
+    );
+    let st = lake.stats().by_dataset["it/hot/v1"];
+    assert!(st.cache_hits > 0, "{st:?}");
+    lake.delete_prefix("lake://it/hot/v1/").await?;
+    Ok(())
+}
+
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {

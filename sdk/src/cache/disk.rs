@@ -169,14 +169,52 @@ impl Disk {
             && file.read_exact(&mut tail).is_ok()
             && tail == crc32fast::hash(out).to_le_bytes();
         if !ok {
-            tracing::warn!(target: "lakeroute::cache", path = %path.display(), "dropping a damaged cache block");
-            let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-            if std::fs::remove_file(&path).is_ok() {
-                self.used
-                    .fetch_sub(size.min(self.used()), Ordering::Relaxed);
-            }
+            self.drop_damaged(&path);
         }
         ok
+    }
+
+    /// Appends block `index` (`len` bytes) to `out` and checks it, reading into the vector's
+    /// spare capacity (nothing is zeroed first) with one read for data and checksum. False when
+    /// it is missing, short, long or fails its checksum: then `len` zero bytes are appended in
+    /// its place and the damaged file is deleted.
+    pub(crate) fn read_block_append(
+        &self,
+        key: &str,
+        etag: &str,
+        index: u64,
+        len: usize,
+        out: &mut Vec<u8>,
+    ) -> bool {
+        use std::io::Read;
+        let path = self.block_path(key, etag, index);
+        let Ok(file) = std::fs::File::open(&path) else {
+            out.resize(out.len() + len, 0);
+            return false;
+        };
+        let start = out.len();
+        // One byte more than a whole block asks for, so a long file shows as one.
+        let read = file.take(len as u64 + 5).read_to_end(out);
+        let ok = read.is_ok_and(|n| n == len + 4) && {
+            let (data, tail) = out[start..].split_at(len);
+            tail == crc32fast::hash(data).to_le_bytes()
+        };
+        out.truncate(start + len.min(out.len() - start));
+        if !ok {
+            out.truncate(start);
+            out.resize(start + len, 0);
+            self.drop_damaged(&path);
+        }
+        ok
+    }
+
+    fn drop_damaged(&self, path: &Path) {
+        tracing::warn!(target: "lakeroute::cache", path = %path.display(), "dropping a damaged cache block");
+        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        if std::fs::remove_file(path).is_ok() {
+            self.used
+                .fetch_sub(size.min(self.used()), Ordering::Relaxed);
+        }
     }
 
     pub(crate) fn write_block(

@@ -5,14 +5,20 @@
 //! bytes it holds over time (the cache medium's price). The trace benchmark replays traces
 //! through these very types, and [`CostAwarePolicy`] is what the disk cache runs.
 //!
-//! lakeroute's policy ([`CostAwarePolicy`]) combines three rules:
+//! lakeroute's policy ([`CostAwarePolicy`]) keeps an entry while the dollars it is expected to
+//! save outrun what its bytes cost to store (the hazard-rate form of ski rental):
 //! - **admission by dollars**: an object whose miss costs nothing worth saving (same-region data,
 //!   by default) is never stored;
-//! - **break-even expiry**: an entry is dropped once it has gone unread for as long as storing
-//!   it costs what one re-download would (ski rental; Macaron's offline rule applied online),
-//!   extended in proportion to how often the object was read before;
-//! - **GreedyDual-Size-Frequency** when space runs out: evict the entry with the least
-//!   `frequency x miss cost / size`, aged by the last evicted value.
+//! - **sessions**: reads closer together than the session window (4 hours) are one session; a
+//!   read keeps the object through its session (or its break-even time, if shorter), because
+//!   a re-read is likely soon;
+//! - **read-rate expiry**: past its session, an object read in `k` sessions since the policy
+//!   started `t` seconds ago is estimated to be read `k / t` times a second, and keeping it pays
+//!   while that rate exceeds `1 / break-even` (break-even: the time storing it costs what one
+//!   re-download would), that is until `start + k x break-even`;
+//! - **eviction and admission by value** when space runs out: evict the entries with the least
+//!   expected saving per byte (`k x miss cost / size`, plus the measured in-session re-read rate
+//!   while a session lasts), and do not store an object worth less than what it would evict.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -307,19 +313,39 @@ pub struct CostAwarePolicy {
     capacity: u64,
     price: f64,
     store: Store,
+    /// Entries by value (eviction order, least first).
     queue: BTreeMap<(Ord64, u64), ()>,
-    inflation: f64,
+    /// Entries still inside the session window of their last read, by the time of that read.
+    in_session: BTreeMap<(Ord64, u64), ()>,
     /// Objects whose miss costs less than this (dollars per byte) are not stored.
     pub admit_floor: f64,
-    /// Whether past reads lengthen an entry's time to live.
+    /// Whether an object's estimated read rate lengthens its time to live (else every read
+    /// keeps it for one break-even time).
     pub frequency_extends: bool,
-    /// Whether space pressure evicts by GDSF value (else least recently used).
+    /// Whether space pressure evicts by expected dollars saved per byte (else least recently
+    /// used), and refuses an object worth less than what it would evict.
     pub gdsf_eviction: bool,
-    /// How long an object's first read keeps it, as a fraction of its break-even time.
+    /// How long a read keeps an object inside its session, as a fraction of the shorter of the
+    /// session window and its break-even time.
     pub first_ttl: f64,
-    /// Read count and first read time of objects seen, kept after eviction so a returning
+    /// Reads closer together than this belong to one session (a job re-scanning its input, a
+    /// notebook re-running a cell); sessions, not reads, estimate an object's read rate.
+    pub session_window: f64,
+    /// What the policy knows of every object it has seen, kept after eviction so a returning
     /// object is recognised and its read rate estimated.
-    seen: HashMap<u64, (u32, f64)>,
+    seen: HashMap<u64, Seen>,
+    /// Time of the first access the policy saw: read rates are counted from here.
+    origin: Option<f64>,
+    /// Reads seen, and those that came within a session window of the same object's previous
+    /// read: their ratio is the measured chance of a re-read within a session.
+    reads: u64,
+    rereads: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Seen {
+    sessions: u32,
+    last: f64,
 }
 
 impl CostAwarePolicy {
@@ -330,12 +356,16 @@ impl CostAwarePolicy {
             price,
             store: Store::default(),
             queue: BTreeMap::new(),
-            inflation: 0.0,
+            in_session: BTreeMap::new(),
             admit_floor: 1e-15,
             frequency_extends: true,
             gdsf_eviction: true,
             first_ttl: 1.0,
+            session_window: 4.0 * 3600.0,
             seen: HashMap::new(),
+            origin: None,
+            reads: 0,
+            rereads: 0,
         }
     }
 
@@ -349,27 +379,46 @@ impl CostAwarePolicy {
         miss_cost / size.max(1) as f64 >= self.admit_floor && miss_cost > 0.0
     }
 
-    fn ttl(&self, a: &Access, freq: u32, first: f64) -> f64 {
+    /// The measured rate of re-reads within a session, per second.
+    fn reread_rate(&self) -> f64 {
+        self.rereads as f64 / self.reads.max(1) as f64 / self.session_window
+    }
+
+    fn ttl(&self, a: &Access, sessions: u32) -> f64 {
         let be = self.break_even(a.size, a.miss_cost);
         if !self.frequency_extends {
             return be;
         }
-        // An object read n times is more likely read again soon: keep it (n + 1) / 2
-        // break-evens, but never longer than its reads so far span (a burst of reads long ago
-        // says little about today).
-        let extended = be * f64::from(freq + 1) / 2.0 * self.first_ttl;
-        if freq < 2 {
-            be * self.first_ttl
-        } else {
-            extended.min(be.max(a.time - first))
-        }
+        // Inside a session another read is likely soon: keep through the session window (or
+        // the break-even time, if shorter). Beyond it, reads look like a Poisson process whose
+        // rate is sessions / time observed; keeping pays while that rate exceeds 1 / break-even,
+        // that is until `origin + sessions x break-even`.
+        let origin = self.origin.unwrap_or(a.time);
+        let session = be.min(self.session_window) * self.first_ttl;
+        session.max(origin + f64::from(sessions) * be - a.time)
     }
 
-    fn value(&self, freq: u32, cost: f64, size: u64, last: f64) -> f64 {
-        if self.gdsf_eviction {
-            self.inflation + f64::from(freq) * cost / size.max(1) as f64
-        } else {
-            last
+    /// What keeping an entry is worth: the dollars it is expected to save per byte-second, times
+    /// the time observed (`sessions x miss cost / size`, plus the in-session re-read rate while
+    /// the session lasts). Every entry's rate shares that denominator, so values computed at
+    /// different times stay comparable without re-valuing the cache. When evicting by recency:
+    /// the read time.
+    fn value(&self, sessions: u32, cost: f64, size: u64, now: f64, in_session: bool) -> f64 {
+        if !self.gdsf_eviction {
+            return now;
+        }
+        let observed = (now - self.origin.unwrap_or(now)).max(self.session_window);
+        let mut sessions = f64::from(sessions);
+        if in_session {
+            sessions += self.reread_rate() * observed;
+        }
+        sessions * cost / size.max(1) as f64
+    }
+
+    fn drop_entry(&mut self, key: u64, at: f64) {
+        if let Some(e) = self.store.remove(key, at) {
+            self.queue.remove(&(Ord64(e.priority), key));
+            self.in_session.remove(&(Ord64(e.last), key));
         }
     }
 
@@ -383,28 +432,60 @@ impl CostAwarePolicy {
             .map(|(k, _)| *k)
             .collect();
         for k in expired {
-            if let Some(e) = self.store.remove(k, now) {
-                self.queue.remove(&(Ord64(e.priority), k));
-            }
+            self.drop_entry(k, now);
         }
     }
 
-    fn make_room(&mut self, size: u64, at: f64) -> bool {
+    /// Re-values the entries whose session window has closed by `now`.
+    fn close_sessions(&mut self, now: f64) {
+        if !self.gdsf_eviction {
+            return;
+        }
+        while let Some((&(last, key), _)) = self.in_session.iter().next() {
+            let closed = last.0 + self.session_window;
+            if closed > now {
+                break;
+            }
+            self.in_session.remove(&(last, key));
+            let Some(e) = self.store.entries.get(&key).cloned() else {
+                continue;
+            };
+            self.queue.remove(&(Ord64(e.priority), key));
+            let p = self.value(e.freq, e.miss_cost, e.size, closed, false);
+            if let Some(e) = self.store.entries.get_mut(&key) {
+                e.priority = p;
+            }
+            self.queue.insert((Ord64(p), key), ());
+        }
+    }
+
+    /// Makes room for `size` bytes worth `value`; false (and nothing evicted) when it cannot
+    /// without evicting entries worth more.
+    fn make_room(&mut self, size: u64, at: f64, value: f64) -> bool {
         if size > self.capacity {
             return false;
         }
         if self.store.held + size > self.capacity {
             self.expire(at);
         }
-        while self.store.held + size > self.capacity {
-            let Some((&(p, victim), _)) = self.queue.iter().next() else {
-                return false;
-            };
-            self.queue.remove(&(p, victim));
-            if self.gdsf_eviction {
-                self.inflation = p.0;
+        let need = (self.store.held + size).saturating_sub(self.capacity);
+        let mut victims = Vec::new();
+        let mut freed = 0;
+        for &(p, key) in self.queue.keys() {
+            if freed >= need {
+                break;
             }
-            self.store.remove(victim, at);
+            if self.gdsf_eviction && p.0 > value {
+                return false;
+            }
+            freed += self.store.entries.get(&key).map_or(0, |e| e.size);
+            victims.push(key);
+        }
+        if freed < need {
+            return false;
+        }
+        for key in victims {
+            self.drop_entry(key, at);
         }
         true
     }
@@ -424,35 +505,48 @@ impl CostAwarePolicy {
     pub fn touch(&mut self, a: &Access) -> bool {
         // Expiry is applied lazily (when space is needed) but charged exactly: an entry stops
         // costing at `expires`.
-        let (freq, first) = {
-            let f = self.seen.entry(a.key).or_insert((0, a.time));
-            f.0 += 1;
-            *f
-        };
+        self.origin.get_or_insert(a.time);
+        let window = self.session_window;
+        let seen = self.seen.entry(a.key).or_insert(Seen {
+            sessions: 0,
+            last: f64::NEG_INFINITY,
+        });
+        let reread = a.time - seen.last <= window;
+        if !reread {
+            seen.sessions += 1;
+        }
+        seen.last = a.time;
+        let sessions = seen.sessions;
+        self.reads += 1;
+        self.rereads += u64::from(reread);
+        self.close_sessions(a.time);
+        let ttl = self.ttl(a, sessions);
         if let Some(e) = self.store.entries.get(&a.key).cloned() {
-            self.queue.remove(&(Ord64(e.priority), a.key));
             if e.version == a.version && e.expires > a.time {
-                let ttl = self.ttl(a, freq, first);
-                let p = self.value(freq, e.miss_cost, e.size, a.time);
+                self.queue.remove(&(Ord64(e.priority), a.key));
+                self.in_session.remove(&(Ord64(e.last), a.key));
+                let p = self.value(sessions, e.miss_cost, e.size, a.time, true);
                 if let Some(e) = self.store.entries.get_mut(&a.key) {
-                    e.freq = freq;
+                    e.freq = sessions;
                     e.last = a.time;
                     e.expires = a.time + ttl;
                     e.priority = p;
                 }
                 self.queue.insert((Ord64(p), a.key), ());
+                self.in_session.insert((Ord64(a.time), a.key), ());
                 return true;
             }
-            self.store.remove(a.key, a.time);
+            self.drop_entry(a.key, a.time);
         }
-        if !self.admits(a.size, a.miss_cost) || !self.make_room(a.size, a.time) {
+        let p = self.value(sessions, a.miss_cost, a.size, a.time, true);
+        if !self.admits(a.size, a.miss_cost) || !self.make_room(a.size, a.time, p) {
             return false;
         }
-        let p = self.value(freq, a.miss_cost, a.size, a.time);
-        let mut e = entry(a, p, a.time + self.ttl(a, freq, first));
-        e.freq = freq;
+        let mut e = entry(a, p, a.time + ttl);
+        e.freq = sessions;
         self.store.insert(a.key, e);
         self.queue.insert((Ord64(p), a.key), ());
+        self.in_session.insert((Ord64(a.time), a.key), ());
         false
     }
 }
@@ -530,6 +624,50 @@ mod tests {
         // before the entry expires: within twice the optimum, as ski rental promises.
         assert_eq!(misses, 2);
         assert!(dollars <= 2.0 * 25.0, "{dollars}");
+    }
+
+    #[test]
+    fn read_rate_sets_how_long_an_entry_stays() {
+        // 1 byte at 1 $/s, a miss costs 10 $: break-even 10 s; sessions last 2 s.
+        let mut p = CostAwarePolicy::new(u64::MAX, 1.0);
+        p.session_window = 2.0;
+        // Object 1 is read in a new session every 5 s: 2 sessions per break-even, so it stays.
+        for t in 0..8 {
+            let hit = p.access(&a(f64::from(t) * 5.0, 1, 1, 10.0));
+            assert_eq!(hit, t > 0, "read at {}", t * 5);
+        }
+        // Object 2, read once at 1 s: kept for one break-even from the start, then dropped
+        // (one session in 11 s is less than one per break-even).
+        assert!(!p.access(&a(1.0, 2, 1, 10.0)));
+        assert!(
+            p.access(&a(9.5, 2, 1, 10.0)),
+            "kept for one break-even from the start"
+        );
+        assert!(
+            !p.access(&a(45.0, 2, 1, 10.0)),
+            "two sessions in 45 s do not pay"
+        );
+    }
+
+    #[test]
+    fn a_full_cache_refuses_what_is_worth_less_than_it_holds() {
+        let mut p = CostAwarePolicy::new(10, 1e-9);
+        p.session_window = 1.0;
+        for t in 0..5 {
+            p.access(&a(f64::from(t) * 10.0, 1, 10, 1.0));
+        }
+        assert!(
+            !p.access(&a(51.0, 2, 10, 1.0)),
+            "a first read of another object"
+        );
+        assert!(
+            !p.holds(2),
+            "worth less than the object read in five sessions"
+        );
+        assert!(p.access(&a(52.0, 1, 10, 1.0)), "still held");
+        // An object whose misses cost far more per byte displaces it.
+        assert!(!p.access(&a(53.0, 3, 10, 100.0)));
+        assert!(p.holds(3) && !p.holds(1));
     }
 
     #[test]

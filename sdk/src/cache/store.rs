@@ -468,6 +468,16 @@ fn read_blocks(
     plan: &[(u64, usize)],
     total: usize,
 ) -> (Vec<u8>, Vec<u64>) {
+    if total < PARALLEL_READ_BYTES {
+        // One thread: blocks are appended to the buffer's spare capacity, never zeroed first.
+        let mut buf = Vec::with_capacity(total + 5);
+        let missing = plan
+            .iter()
+            .filter(|&&(index, len)| !disk.read_block_append(key, etag, index, len, &mut buf))
+            .map(|&(index, _)| index)
+            .collect();
+        return (buf, missing);
+    }
     let mut buf = vec![0u8; total];
     let missing = read_blocks_into(disk, key, etag, plan, &mut buf);
     (buf, missing)

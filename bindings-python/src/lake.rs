@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use lakeroute::{Error, Lake, ObjectInfo};
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
-use pyo3_bytes::PyBytes;
 use serde_json::{Value, json};
 
+use crate::buffers::Buf as PyBytes;
 use crate::errors::to_py;
 use crate::json::Json;
 use crate::writer::PyWriter;

@@ -3,8 +3,9 @@
 //! Every operation has a blocking form, which releases the GIL while it waits, and an `_async`
 //! twin that returns an awaitable; both run on one shared tokio runtime. Bytes come back as
 //! `lakeroute.Bytes`, which exposes the buffer protocol over the received memory without
-//! copying it.
+//! copying it (on CPython 3.11+; see `buffers`).
 
+mod buffers;
 mod errors;
 mod json;
 mod lake;
@@ -18,6 +19,6 @@ fn _lakeroute(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<lake::PyLake>()?;
     m.add_class::<writer::PyWriter>()?;
-    m.add_class::<pyo3_bytes::PyBytes>()?;
+    buffers::register(m)?;
     Ok(())
 }

@@ -44,7 +44,7 @@ fn store_err(uri: &str, e: std::io::Error) -> PyErr {
 #[pymethods]
 impl PyWriter {
     /// Appends bytes (any buffer-protocol object); returns the number written.
-    fn write(&self, py: Python<'_>, data: pyo3_bytes::PyBytes) -> PyResult<usize> {
+    fn write(&self, py: Python<'_>, data: crate::buffers::Buf) -> PyResult<usize> {
         // The caller may reuse its buffer as soon as this returns (io.BufferedWriter does),
         // while the part is still being filled: keep a copy, not a view.
         let bytes = bytes::Bytes::copy_from_slice(data.as_ref());

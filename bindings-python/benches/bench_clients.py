@@ -4,11 +4,13 @@ Prints wall time and the client process's CPU time per request (the local server
 bottleneck, so CPU per request shows each client's own cost), medians of several rounds, and
 ratios against lakeroute. Run with the servers from integration/start:
 
-    bindings-python/run-bench            # or: python benches/bench_clients.py
+    bindings-python/run-bench            # moto, then s3s-fs (which run-bench starts)
+    python benches/bench_clients.py [--server NAME --endpoint URL --small-count N]
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import resource
@@ -18,10 +20,10 @@ import tempfile
 import time
 from pathlib import Path
 
-S3 = os.environ.get("LAKEROUTE_IT_S3_ENDPOINT", "http://127.0.0.1:9311")
+S3 = os.environ.get("LAKEROUTE_IT_S3_ENDPOINT", "http://127.0.0.1:9311")  # --endpoint
 BUCKET = "lakeroute-it"
 PREFIX = f"bench-py/{os.getpid()}"
-SMALL, SMALL_COUNT, IN_FLIGHT = 16 * 1024, 512, 64
+SMALL, SMALL_COUNT, IN_FLIGHT = 16 * 1024, 512, 64  # --small-count
 LARGE, LARGE_COUNT = 64 * 1024 * 1024, 3
 ROUNDS = 3
 
@@ -53,6 +55,13 @@ def measure(run, n: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]
 
 
 def main() -> int:
+    global S3, SMALL_COUNT
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--server", default="moto", help="the server's name, for the report")
+    parser.add_argument("--endpoint", default=S3, help="the S3 endpoint (bucket lakeroute-it must exist)")
+    parser.add_argument("--small-count", type=int, default=SMALL_COUNT, help="small GETs per round")
+    args = parser.parse_args()
+    S3, SMALL_COUNT = args.endpoint, args.small_count
     import obstore
     import opendal
     import pyarrow as pa
@@ -126,7 +135,7 @@ def main() -> int:
         for i in range(LARGE_COUNT):
             assert len(op.read(f"{PREFIX}/large/{i}")) == LARGE
 
-    print(f"client benchmark against the local S3 server {S3}; medians of {ROUNDS} rounds; ratios vs lakeroute")
+    print(f"\n== client benchmark against {args.server} at {S3}; medians of {ROUNDS} rounds; ratios vs lakeroute")
     rows = []
     for label, n, runs in [
         (f"small GET {SMALL // 1024} KiB x{SMALL_COUNT}, {IN_FLIGHT} in flight", SMALL_COUNT,
@@ -160,7 +169,7 @@ def main() -> int:
 
     small_res = rows[0][1]
     lr_wall, lr_cpu = small_res["lakeroute"]
-    print("\ntargets (small GETs): "
+    print(f"\ntargets on {args.server} (small GETs): "
           f"lakeroute/obstore wall {small_res['obstore'][0] / lr_wall:.2f}x (>= 1 means lakeroute at least as fast); "
           f"s3fs/lakeroute wall {small_res['s3fs'][0] / lr_wall:.2f}x (target >= 3); "
           f"lowest CPU per request: {min(small_res, key=lambda k: small_res[k][1])}")

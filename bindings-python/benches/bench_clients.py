@@ -25,7 +25,7 @@ BUCKET = "lakeroute-it"
 PREFIX = f"bench-py/{os.getpid()}"
 SMALL, SMALL_COUNT, IN_FLIGHT = 16 * 1024, 512, 64  # --small-count
 LARGE, LARGE_COUNT = 64 * 1024 * 1024, 3
-ROUNDS = 3
+ROUNDS = 5
 
 
 def cpu() -> float:
@@ -44,14 +44,19 @@ async def bounded(n: int, fetch) -> None:  # type: ignore[no-untyped-def]
     await asyncio.gather(*(one(i) for i in range(n)))
 
 
-def measure(run, n: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]
-    walls, cpus = [], []
-    for _ in range(ROUNDS):
-        c0, t0 = cpu(), time.perf_counter()
-        run()
-        walls.append(time.perf_counter() - t0)
-        cpus.append((cpu() - c0) / n)
-    return statistics.median(walls), statistics.median(cpus)
+def measure(runs, n: int) -> dict[str, tuple[float, float]]:  # type: ignore[no-untyped-def]
+    """Median wall time and CPU time per request of each client. The clients take turns, round
+    after round, so a drift in the machine's load (or a warm-up) does not favour the ones run
+    first; each round's order rotates too."""
+    walls: dict[str, list[float]] = {name: [] for name, _ in runs}
+    cpus: dict[str, list[float]] = {name: [] for name, _ in runs}
+    for r in range(ROUNDS):
+        for name, run in runs[r % len(runs):] + runs[:r % len(runs)]:
+            c0, t0 = cpu(), time.perf_counter()
+            run()
+            walls[name].append(time.perf_counter() - t0)
+            cpus[name].append((cpu() - c0) / n)
+    return {name: (statistics.median(walls[name]), statistics.median(cpus[name])) for name, _ in runs}
 
 
 def main() -> int:
@@ -145,7 +150,7 @@ def main() -> int:
     ]:
         print(f"\n{label}")
         print(f"  {'client':<10} {'wall s':>8} {'req/s':>9} {'CPU us/req':>11} {'wall vs lakeroute':>18} {'CPU vs lakeroute':>17}")
-        results = {name: measure(run, n) for name, run in runs}
+        results = measure(runs, n)
         base_wall, base_cpu = results["lakeroute"]
         for name, (wall, cpu_per) in results.items():
             print(f"  {name:<10} {wall:>8.3f} {n / wall:>9.1f} {cpu_per * 1e6:>11.1f} {wall / base_wall:>17.2f}x {cpu_per / base_cpu:>16.2f}x")
@@ -163,7 +168,7 @@ def main() -> int:
         "s3fs": lambda: pq.read_table(f"{BUCKET}/{PREFIX}/t.parquet", filesystem=sfs),
     }
     print("\nparquet read through fsspec (2M rows, 8 row groups)")
-    res = {k: measure(lambda f=f: f().num_rows, 1) for k, f in pq_runs.items()}
+    res = measure([(k, lambda f=f: f().num_rows) for k, f in pq_runs.items()], 1)
     for k, (wall, c) in res.items():
         print(f"  {k:<10} {wall:>8.3f} s   CPU {c:>6.3f} s   wall vs lakeroute {wall / res['lakeroute'][0]:.2f}x")
 

@@ -69,13 +69,21 @@ mod copying {
                 return Ok(Self(Bytes::copy_from_slice(b.as_bytes())));
             }
             // memoryview() accepts exactly the objects that have a buffer (an int or a str
-            // is a TypeError, as in CPython's own APIs).
-            let copied = obj
+            // is a TypeError, as in CPython's own APIs); like the 3.11+ wheel, only contiguous
+            // buffers of bytes are taken.
+            let view = obj
                 .py()
                 .import("builtins")?
                 .getattr("memoryview")?
-                .call1((obj,))?
-                .call_method0("tobytes")?;
+                .call1((obj,))?;
+            let contiguous: bool = view.getattr("c_contiguous")?.extract()?;
+            let itemsize: usize = view.getattr("itemsize")?.extract()?;
+            if !contiguous || itemsize != 1 {
+                return Err(pyo3::exceptions::PyValueError::new_err(
+                    "expected a C-contiguous buffer of bytes (itemsize 1)",
+                ));
+            }
+            let copied = view.call_method0("tobytes")?;
             let b = copied.cast::<PyBytes>()?;
             Ok(Self(Bytes::copy_from_slice(b.as_bytes())))
         }

@@ -31,6 +31,14 @@ def test_bytes_round_trip_zero_copy(backend: tuple[str, str]) -> None:
     lake.put(base + "mv.bin", memoryview(b"memoryview"))
     assert bytes(lake.get(base + "ba.bin")) == b"bytearray"
     assert bytes(lake.get(base + "mv.bin")) == b"memoryview"
+    # Not a buffer, or not one contiguous run of bytes: refused, nothing written.
+    with pytest.raises(TypeError):
+        lake.put(base + "int.bin", 5)  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        lake.put(base + "strided.bin", memoryview(b"abcdef")[::2])
+    for key in ("int.bin", "strided.bin"):
+        with pytest.raises(FileNotFoundError):
+            lake.head(base + key)
 
 
 def test_listing_copy_rename_delete(backend: tuple[str, str]) -> None:

@@ -174,8 +174,9 @@ impl Disk {
         ok
     }
 
-    /// Appends block `index` (`len` bytes) to `out` and checks it, reading into the vector's
-    /// spare capacity (nothing is zeroed first) with one read for data and checksum. False when
+    /// Appends block `index` (`len` bytes) to `out` and checks it, reading data and checksum into
+    /// the vector's spare capacity (nothing is zeroed first; the file's length, checked first,
+    /// sizes the read, so it is one read plus the end-of-file probe). False when
     /// it is missing, short, long or fails its checksum: then `len` zero bytes are appended in
     /// its place and the damaged file is deleted.
     pub(crate) fn read_block_append(
@@ -188,14 +189,13 @@ impl Disk {
     ) -> bool {
         use std::io::Read;
         let path = self.block_path(key, etag, index);
-        let Ok(file) = std::fs::File::open(&path) else {
-            out.resize(out.len() + len, 0);
+        let start = out.len();
+        let Ok(mut file) = std::fs::File::open(&path) else {
+            out.resize(start + len, 0);
             return false;
         };
-        let start = out.len();
-        // One byte more than a whole block asks for, so a long file shows as one.
-        let read = file.take(len as u64 + 5).read_to_end(out);
-        let ok = read.is_ok_and(|n| n == len + 4) && {
+        let sized = file.metadata().is_ok_and(|m| m.len() == len as u64 + 4);
+        let ok = sized && file.read_to_end(out).is_ok_and(|n| n == len + 4) && {
             let (data, tail) = out[start..].split_at(len);
             tail == crc32fast::hash(data).to_le_bytes()
         };
@@ -212,8 +212,11 @@ impl Disk {
         tracing::warn!(target: "lakeroute::cache", path = %path.display(), "dropping a damaged cache block");
         let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
         if std::fs::remove_file(path).is_ok() {
-            self.used
-                .fetch_sub(size.min(self.used()), Ordering::Relaxed);
+            let _ = self
+                .used
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |u| {
+                    Some(u.saturating_sub(size))
+                });
         }
     }
 

@@ -12,10 +12,12 @@
 //! - **sessions**: reads closer together than the session window (4 hours) are one session; a
 //!   read keeps the object through its session (or its break-even time, if shorter), because
 //!   a re-read is likely soon;
-//! - **read-rate expiry**: past its session, an object read in `k` sessions since the policy
-//!   started `t` seconds ago is estimated to be read `k / t` times a second, and keeping it pays
-//!   while that rate exceeds `1 / break-even` (break-even: the time storing it costs what one
-//!   re-download would), that is until `start + k x break-even`;
+//! - **read-rate expiry**: past its session, an object read in `k` sessions over the `t` seconds
+//!   since it could first have been seen (the policy's start, or one break-even time before its
+//!   first read if that is later: a process that runs for months must not rate a new object
+//!   over months it did not exist) is estimated to be read `k / t` times a second, and keeping
+//!   it pays while that rate exceeds `1 / break-even` (break-even: the time storing it costs what
+//!   one re-download would), that is until `since + k x break-even`;
 //! - **eviction and admission by value** when space runs out: evict the entries with the least
 //!   expected saving per byte (`k x miss cost / size`, plus the measured in-session re-read rate
 //!   while a session lasts), and do not store an object worth less than what it would evict.
@@ -345,6 +347,7 @@ pub struct CostAwarePolicy {
 #[derive(Debug, Clone, Copy)]
 struct Seen {
     sessions: u32,
+    first: f64,
     last: f64,
 }
 
@@ -381,10 +384,10 @@ impl CostAwarePolicy {
 
     /// The measured rate of re-reads within a session, per second.
     fn reread_rate(&self) -> f64 {
-        self.rereads as f64 / self.reads.max(1) as f64 / self.session_window
+        self.rereads as f64 / self.reads.max(1) as f64 / self.session_window.max(1e-9)
     }
 
-    fn ttl(&self, a: &Access, sessions: u32) -> f64 {
+    fn ttl(&self, a: &Access, sessions: u32, first: f64) -> f64 {
         let be = self.break_even(a.size, a.miss_cost);
         if !self.frequency_extends {
             return be;
@@ -392,10 +395,11 @@ impl CostAwarePolicy {
         // Inside a session another read is likely soon: keep through the session window (or
         // the break-even time, if shorter). Beyond it, reads look like a Poisson process whose
         // rate is sessions / time observed; keeping pays while that rate exceeds 1 / break-even,
-        // that is until `origin + sessions x break-even`.
-        let origin = self.origin.unwrap_or(a.time);
+        // that is until `since + sessions x break-even`, observed since the policy started or
+        // one break-even before the first read, whichever is later.
         let session = be.min(self.session_window) * self.first_ttl;
-        session.max(origin + f64::from(sessions) * be - a.time)
+        let since = self.origin.unwrap_or(first).max(first - be);
+        session.max(since + f64::from(sessions) * be - a.time)
     }
 
     /// What keeping an entry is worth: the dollars it is expected to save per byte-second, times
@@ -459,8 +463,8 @@ impl CostAwarePolicy {
         }
     }
 
-    /// Makes room for `size` bytes worth `value`; false (and nothing evicted) when it cannot
-    /// without evicting entries worth more.
+    /// Makes room for `size` bytes worth `value` per byte; false (and nothing evicted) when it
+    /// cannot without evicting entries worth more in all (value per byte times their size).
     fn make_room(&mut self, size: u64, at: f64, value: f64) -> bool {
         if size > self.capacity {
             return false;
@@ -470,15 +474,18 @@ impl CostAwarePolicy {
         }
         let need = (self.store.held + size).saturating_sub(self.capacity);
         let mut victims = Vec::new();
-        let mut freed = 0;
+        let (mut freed, mut worth) = (0, 0.0);
+        let offered = value * size as f64;
         for &(p, key) in self.queue.keys() {
             if freed >= need {
                 break;
             }
-            if self.gdsf_eviction && p.0 > value {
+            let victim = self.store.entries.get(&key).map_or(0, |e| e.size);
+            worth += p.0 * victim as f64;
+            if self.gdsf_eviction && worth > offered {
                 return false;
             }
-            freed += self.store.entries.get(&key).map_or(0, |e| e.size);
+            freed += victim;
             victims.push(key);
         }
         if freed < need {
@@ -509,6 +516,7 @@ impl CostAwarePolicy {
         let window = self.session_window;
         let seen = self.seen.entry(a.key).or_insert(Seen {
             sessions: 0,
+            first: a.time,
             last: f64::NEG_INFINITY,
         });
         let reread = a.time - seen.last <= window;
@@ -516,11 +524,11 @@ impl CostAwarePolicy {
             seen.sessions += 1;
         }
         seen.last = a.time;
-        let sessions = seen.sessions;
+        let (sessions, first) = (seen.sessions, seen.first);
         self.reads += 1;
         self.rereads += u64::from(reread);
         self.close_sessions(a.time);
-        let ttl = self.ttl(a, sessions);
+        let ttl = self.ttl(a, sessions, first);
         if let Some(e) = self.store.entries.get(&a.key).cloned() {
             if e.version == a.version && e.expires > a.time {
                 self.queue.remove(&(Ord64(e.priority), a.key));

@@ -155,11 +155,14 @@ impl Cache {
                 size,
                 miss_cost,
             });
+            let held = p.holds(hash);
+            // The object's own files go too when the policy dropped it and did not take it
+            // back (expired, then refused room).
             let removed = p.take_removed();
-            for k in removed.into_iter().filter(|k| *k != hash) {
+            for k in removed.into_iter().filter(|k| *k != hash || !held) {
                 self.disk.remove_hash(k);
             }
-            p.holds(hash)
+            held
         };
         if self.disk.used() + size > self.max_bytes {
             self.disk.shrink_to(self.max_bytes.saturating_sub(size));
@@ -414,6 +417,7 @@ impl CachedStore {
                     source: Box::new(e),
                 })?
         };
+        let mut fetched = None;
         if let (Some(first), Some(last)) = (missing.first().copied(), missing.last().copied()) {
             let fetch = first * b..((last + 1) * b).min(meta.size);
             let opts = GetOptions::new()
@@ -428,18 +432,22 @@ impl CachedStore {
             if bytes.len() as u64 != fetch.end - fetch.start {
                 return Ok(None);
             }
-            self.store_blocks(key, meta, &fetch, &bytes);
             let at = (fetch.start - span.start) as usize;
             buf[at..at + bytes.len()].copy_from_slice(&bytes);
+            fetched = Some((fetch, bytes));
         }
         let hit = missing.is_empty();
-        let _ = self.cache.admit(
+        let held = self.cache.admit(
             key,
             &meta.etag,
             meta.size,
             self.cost.of(meta.size),
             self.cacheable(),
         );
+        // Blocks are stored only for an entry the policy holds (else its files were dropped).
+        if let (true, Some((fetch, bytes))) = (held, fetched) {
+            self.store_blocks(key, meta, &fetch, &bytes);
+        }
         let out = Bytes::from(buf)
             .slice((want.start - span.start) as usize..(want.end - span.start) as usize);
         let n = out.len() as u64;

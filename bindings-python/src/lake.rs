@@ -35,7 +35,7 @@ fn spawn<T>(
 where
     T: for<'py> IntoPyObject<'py> + Send + 'static,
 {
-    pyo3_async_runtimes::tokio::future_into_py(py, async move { fut.await.map_err(to_py) })
+    crate::awaitable::spawn(py, async move { fut.await.map_err(to_py) })
 }
 
 fn info_json(o: &ObjectInfo) -> Value {

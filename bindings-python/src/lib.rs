@@ -5,6 +5,7 @@
 //! `lakeroute.Bytes`, which exposes the buffer protocol over the received memory without
 //! copying it (on CPython 3.11+; see `buffers`).
 
+mod awaitable;
 mod buffers;
 mod errors;
 mod json;

@@ -103,6 +103,18 @@ def test_async_twins(backend: tuple[str, str]) -> None:
         await asyncio.gather(*(lake.put_async(f"{base}async/{i}", str(i).encode()) for i in range(20)))
         got = await asyncio.gather(*(lake.get_async(f"{base}async/{i}") for i in range(20)))
         assert len(await lake.list_async(base + "async/")) == 20
+        # Errors arrive as the same exceptions as from the blocking twins.
+        with pytest.raises(FileNotFoundError, match="missing"):
+            await lake.get_async(f"{base}async/missing")
+        # A cancelled awaitable raises CancelledError, and the loop goes on serving others.
+        task = asyncio.ensure_future(lake.get_async(f"{base}async/0"))
+        await asyncio.sleep(0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(lake.get_async(f"{base}async/1"), timeout=0)
+        assert bytes(await lake.get_async(f"{base}async/2")) == b"2"
         await lake.delete_prefix_async(base + "async/")
         return [bytes(g) for g in got]
 

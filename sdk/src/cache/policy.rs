@@ -344,6 +344,13 @@ pub struct CostAwarePolicy {
     rereads: u64,
 }
 
+/// Accesses closer together than this (seconds) count as one read.
+const SAME_READ: f64 = 1.0;
+
+/// Objects the policy remembers at most, beyond those it holds (their read counts, about 40
+/// bytes each).
+const SEEN_LIMIT: usize = 1_000_000;
+
 #[derive(Debug, Clone, Copy)]
 struct Seen {
     sessions: u32,
@@ -440,6 +447,21 @@ impl CostAwarePolicy {
         }
     }
 
+    /// Forgets the half of the objects not held that were read longest ago, so a process that
+    /// sees millions of objects keeps bounded memory.
+    fn forget_oldest(&mut self) {
+        let mut idle: Vec<(f64, u64)> = self
+            .seen
+            .iter()
+            .filter(|(k, _)| !self.store.entries.contains_key(k))
+            .map(|(k, s)| (s.last, *k))
+            .collect();
+        idle.sort_by(|a, b| a.0.total_cmp(&b.0));
+        for (_, k) in idle.iter().take(idle.len() / 2) {
+            self.seen.remove(k);
+        }
+    }
+
     /// Re-values the entries whose session window has closed by `now`.
     fn close_sessions(&mut self, now: f64) {
         if !self.gdsf_eviction {
@@ -519,14 +541,23 @@ impl CostAwarePolicy {
             first: a.time,
             last: f64::NEG_INFINITY,
         });
-        let reread = a.time - seen.last <= window;
-        if !reread {
+        let gap = a.time - seen.last;
+        if gap > window {
             seen.sessions += 1;
         }
         seen.last = a.time;
         let (sessions, first) = (seen.sessions, seen.first);
-        self.reads += 1;
-        self.rereads += u64::from(reread);
+        // Accesses within a second of each other are one read (the footer and column chunks of
+        // one Parquet scan): they do not make re-reads look likelier than they are.
+        if gap >= SAME_READ {
+            self.reads += 1;
+            self.rereads += u64::from(gap <= window);
+        }
+        // At least half of what is remembered is then not held, so forgetting half of that
+        // frees a quarter: the scan is paid once per many accesses.
+        if self.seen.len() > SEEN_LIMIT.max(2 * self.store.entries.len()) {
+            self.forget_oldest();
+        }
         self.close_sessions(a.time);
         let ttl = self.ttl(a, sessions, first);
         if let Some(e) = self.store.entries.get(&a.key).cloned() {
@@ -655,6 +686,19 @@ mod tests {
             !p.access(&a(45.0, 2, 1, 10.0)),
             "two sessions in 45 s do not pay"
         );
+    }
+
+    #[test]
+    fn accesses_within_a_second_are_one_read_and_memory_is_bounded() {
+        let mut p = CostAwarePolicy::new(u64::MAX, 1e-12);
+        for i in 0..10 {
+            p.access(&a(100.0 + f64::from(i) * 0.01, 1, 10, 1.0));
+        }
+        assert_eq!((p.reads, p.rereads), (1, 0), "the ranges of one scan");
+        for key in 0..(SEEN_LIMIT as u64 + 10) {
+            p.access(&a(200.0 + key as f64, key + 2, 10, 0.0));
+        }
+        assert!(p.seen.len() <= SEEN_LIMIT, "{}", p.seen.len());
     }
 
     #[test]

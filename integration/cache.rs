@@ -16,11 +16,12 @@ fn catalog(
     s: &lakeroute_integration::Servers,
     cache_dir: &std::path::Path,
     compute: &str,
+    max_bytes: &str,
     extra: &str,
     run: &str,
 ) -> std::io::Result<ItCatalog> {
     let settings = format!(
-        "compute: {compute}\ncache:\n  dir: {}\n  max_bytes: 64MiB\n  block_size: 1MiB\n  revalidate_after: 1s\n{extra}",
+        "compute: {compute}\ncache:\n  dir: {}\n  max_bytes: {max_bytes}\n  block_size: 1MiB\n  revalidate_after: 1s\n{extra}",
         cache_dir.display()
     );
     let cat = ItCatalog::new(
@@ -60,6 +61,7 @@ async fn second_read_sends_no_get_and_changes_are_seen() -> TestResult {
         &s,
         dir.path(),
         "{provider: azure, region: westeurope}",
+        "64MiB",
         "",
         &run,
     )?;
@@ -158,6 +160,7 @@ async fn damaged_entries_are_refetched_and_the_folder_survives_a_restart() -> Te
         &s,
         dir.path(),
         "{provider: azure, region: westeurope}",
+        "64MiB",
         "",
         &run,
     )?;
@@ -260,6 +263,7 @@ async fn same_region_is_not_cached_and_the_budget_stops_reads_before_they_are_se
         &s,
         dir.path(),
         "{provider: aws, region: us-east-1}",
+        "64MiB",
         "budget: {egress_bytes: 1MiB}\n",
         &run,
     )?;
@@ -312,12 +316,10 @@ async fn the_size_bound_holds_while_objects_come_and_go() -> TestResult {
         &s,
         dir.path(),
         "{provider: azure, region: westeurope}",
+        "5MiB",
         "",
         &run,
     )?;
-    let file = cat.path().join("lakeroute.yaml");
-    let text = std::fs::read_to_string(&file)?.replace("max_bytes: 64MiB", "max_bytes: 5MiB");
-    std::fs::write(&file, text)?;
     let lake = cat.lake()?;
     let blocks = |dir: &std::path::Path| -> u64 {
         walk(dir)

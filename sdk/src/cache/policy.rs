@@ -319,6 +319,8 @@ pub struct CostAwarePolicy {
     queue: BTreeMap<(Ord64, u64), ()>,
     /// Entries still inside the session window of their last read, by the time of that read.
     in_session: BTreeMap<(Ord64, u64), ()>,
+    /// Entries by expiry time, so expiring is a walk from the front, not a scan.
+    by_expiry: BTreeMap<(Ord64, u64), ()>,
     /// Objects whose miss costs less than this (dollars per byte) are not stored.
     pub admit_floor: f64,
     /// Whether an object's estimated read rate lengthens its time to live (else every read
@@ -327,9 +329,6 @@ pub struct CostAwarePolicy {
     /// Whether space pressure evicts by expected dollars saved per byte (else least recently
     /// used), and refuses an object worth less than what it would evict.
     pub gdsf_eviction: bool,
-    /// How long a read keeps an object inside its session, as a fraction of the shorter of the
-    /// session window and its break-even time.
-    pub first_ttl: f64,
     /// Reads closer together than this belong to one session (a job re-scanning its input, a
     /// notebook re-running a cell); sessions, not reads, estimate an object's read rate.
     pub session_window: f64,
@@ -367,10 +366,10 @@ impl CostAwarePolicy {
             store: Store::default(),
             queue: BTreeMap::new(),
             in_session: BTreeMap::new(),
+            by_expiry: BTreeMap::new(),
             admit_floor: 1e-15,
             frequency_extends: true,
             gdsf_eviction: true,
-            first_ttl: 1.0,
             session_window: 4.0 * 3600.0,
             seen: HashMap::new(),
             origin: None,
@@ -404,7 +403,7 @@ impl CostAwarePolicy {
         // rate is sessions / time observed; keeping pays while that rate exceeds 1 / break-even,
         // that is until `since + sessions x break-even`, observed since the policy started or
         // one break-even before the first read, whichever is later.
-        let session = be.min(self.session_window) * self.first_ttl;
+        let session = be.min(self.session_window);
         let since = self.origin.unwrap_or(first).max(first - be);
         session.max(since + f64::from(sessions) * be - a.time)
     }
@@ -426,24 +425,34 @@ impl CostAwarePolicy {
         sessions * cost / size.max(1) as f64
     }
 
+    /// Puts `key`'s entry in the value, session and expiry orders.
+    fn index(&mut self, key: u64, e: &Entry) {
+        self.queue.insert((Ord64(e.priority), key), ());
+        self.in_session.insert((Ord64(e.last), key), ());
+        self.by_expiry.insert((Ord64(e.expires), key), ());
+    }
+
+    /// Takes `key`'s entry out of those orders.
+    fn unindex(&mut self, key: u64, e: &Entry) {
+        self.queue.remove(&(Ord64(e.priority), key));
+        self.in_session.remove(&(Ord64(e.last), key));
+        self.by_expiry.remove(&(Ord64(e.expires), key));
+    }
+
     fn drop_entry(&mut self, key: u64, at: f64) {
         if let Some(e) = self.store.remove(key, at) {
-            self.queue.remove(&(Ord64(e.priority), key));
-            self.in_session.remove(&(Ord64(e.last), key));
+            self.unindex(key, &e);
         }
     }
 
     /// Drops every entry whose time to live has run out by `now`.
     pub fn expire(&mut self, now: f64) {
-        let expired: Vec<u64> = self
-            .store
-            .entries
-            .iter()
-            .filter(|(_, e)| e.expires <= now)
-            .map(|(k, _)| *k)
-            .collect();
-        for k in expired {
-            self.drop_entry(k, now);
+        while let Some((&(expires, key), _)) = self.by_expiry.iter().next() {
+            if expires.0 > now {
+                break;
+            }
+            self.by_expiry.remove(&(expires, key));
+            self.drop_entry(key, now);
         }
     }
 
@@ -562,17 +571,17 @@ impl CostAwarePolicy {
         let ttl = self.ttl(a, sessions, first);
         if let Some(e) = self.store.entries.get(&a.key).cloned() {
             if e.version == a.version && e.expires > a.time {
-                self.queue.remove(&(Ord64(e.priority), a.key));
-                self.in_session.remove(&(Ord64(e.last), a.key));
-                let p = self.value(sessions, e.miss_cost, e.size, a.time, true);
-                if let Some(e) = self.store.entries.get_mut(&a.key) {
-                    e.freq = sessions;
-                    e.last = a.time;
-                    e.expires = a.time + ttl;
-                    e.priority = p;
-                }
-                self.queue.insert((Ord64(p), a.key), ());
-                self.in_session.insert((Ord64(a.time), a.key), ());
+                self.unindex(a.key, &e);
+                let priority = self.value(sessions, e.miss_cost, e.size, a.time, true);
+                let renewed = Entry {
+                    freq: sessions,
+                    last: a.time,
+                    expires: a.time + ttl,
+                    priority,
+                    ..e
+                };
+                self.index(a.key, &renewed);
+                self.store.entries.insert(a.key, renewed);
                 return true;
             }
             self.drop_entry(a.key, a.time);
@@ -583,9 +592,8 @@ impl CostAwarePolicy {
         }
         let mut e = entry(a, p, a.time + ttl);
         e.freq = sessions;
+        self.index(a.key, &e);
         self.store.insert(a.key, e);
-        self.queue.insert((Ord64(p), a.key), ());
-        self.in_session.insert((Ord64(a.time), a.key), ());
         false
     }
 }

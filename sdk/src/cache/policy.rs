@@ -614,34 +614,63 @@ impl Policy for CostAwarePolicy {
 /// two reads of one version only if storing it over the gap costs less than fetching it again.
 /// Returns total dollars (misses plus storage).
 pub fn offline_optimum(trace: &[Access], price: f64) -> f64 {
+    let (misses, storage) = offline_optimum_parts(trace, price);
+    misses + storage
+}
+
+/// [`offline_optimum`]'s dollars split into misses and storage.
+pub fn offline_optimum_parts(trace: &[Access], price: f64) -> (f64, f64) {
     let mut last: HashMap<u64, (f64, u64)> = HashMap::new();
-    let mut total = 0.0;
+    let (mut misses, mut storage) = (0.0, 0.0);
     for a in trace {
         match last.get(&a.key) {
             Some(&(t, v)) if v == a.version => {
                 let keep = a.size as f64 * price * (a.time - t);
-                total += keep.min(a.miss_cost);
+                if keep < a.miss_cost {
+                    storage += keep;
+                } else {
+                    misses += a.miss_cost;
+                }
             }
-            _ => total += a.miss_cost,
+            _ => misses += a.miss_cost,
         }
         last.insert(a.key, (a.time, a.version));
     }
-    total
+    (misses, storage)
 }
 
 /// Dollars a policy spends on a trace: misses plus storage.
 pub fn replay(policy: &mut dyn Policy, trace: &[Access], price: f64) -> (f64, u64) {
-    let mut dollars = 0.0;
-    let mut misses = 0;
+    let r = replay_parts(policy, trace, price);
+    (r.miss_dollars + r.storage_dollars, r.misses)
+}
+
+/// What a replay cost, part by part.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ReplayCost {
+    /// Accesses that missed.
+    pub misses: u64,
+    /// Dollars the misses cost (egress and request fees).
+    pub miss_dollars: f64,
+    /// Dollars the cached bytes cost over the trace.
+    pub storage_dollars: f64,
+}
+
+/// [`replay`], with the dollars split into misses and storage.
+pub fn replay_parts(policy: &mut dyn Policy, trace: &[Access], price: f64) -> ReplayCost {
+    let (mut misses, mut miss_dollars) = (0, 0.0);
     for a in trace {
         if !policy.access(a) {
-            dollars += a.miss_cost;
+            miss_dollars += a.miss_cost;
             misses += 1;
         }
     }
     let end = trace.last().map_or(0.0, |a| a.time);
-    dollars += policy.finish(end) * price;
-    (dollars, misses)
+    ReplayCost {
+        misses,
+        miss_dollars,
+        storage_dollars: policy.finish(end) * price,
+    }
 }
 
 #[cfg(test)]
@@ -664,9 +693,16 @@ mod tests {
         let t = [a(0.0, 1, 1, 10.0), a(5.0, 1, 1, 10.0), a(100.0, 1, 1, 10.0)];
         // First read misses (10), the 5 s gap is kept (5), the 95 s gap is not (10).
         assert_eq!(offline_optimum(&t, 1.0), 25.0);
+        assert_eq!(offline_optimum_parts(&t, 1.0), (20.0, 5.0));
         let mut p = CostAwarePolicy::new(u64::MAX, 1.0);
         p.frequency_extends = false;
         let (dollars, misses) = replay(&mut p, &t, 1.0);
+        let mut q = CostAwarePolicy::new(u64::MAX, 1.0);
+        q.frequency_extends = false;
+        let parts = replay_parts(&mut q, &t, 1.0);
+        assert_eq!(parts.misses, misses);
+        assert_eq!(parts.miss_dollars, 20.0, "two misses of 10 $");
+        assert_eq!(parts.miss_dollars + parts.storage_dollars, dollars);
         // Online: the break-even TTL of 10 s keeps the first gap, then pays 10 s of storage
         // before the entry expires: within twice the optimum, as ski rental promises.
         assert_eq!(misses, 2);

@@ -6,11 +6,18 @@
 //! completion thread, which takes the GIL once for each batch that has piled up and passes every
 //! result to its event loop with `call_soon_threadsafe`. Cancelling the awaitable drops the Rust
 //! future; a panic in it becomes a `RuntimeError` on the awaitable.
+//!
+//! At interpreter exit, a thread that asks for the GIL once finalization has begun is ended
+//! with a forced unwind, which aborts a Rust thread (`FATAL: exception not rethrown`, exit
+//! status 134). Python switches the GIL between threads in the middle of Python code, so the
+//! completion thread can lose it halfway through a batch, after the batch's last result let the
+//! main thread finish. An `atexit` hook therefore closes a gate: it waits (without the GIL) for
+//! a batch in progress to finish, and later batches are left undelivered (nobody can await them).
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::mpsc::{Receiver, Sender, channel};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Condvar, Mutex, OnceLock};
 
 use futures::FutureExt;
 use futures::future::{Either, select};
@@ -51,6 +58,7 @@ where
             tx: Mutex::new(Some(cancel_tx)),
         },),
     )?;
+    close_at_exit(py)?;
     let completion = (event_loop.unbind(), future.clone().unbind());
     pyo3_async_runtimes::tokio::get_runtime().spawn(async move {
         let run = AssertUnwindSafe(fut).catch_unwind();
@@ -130,11 +138,64 @@ fn completer() -> Option<&'static Sender<Completion>> {
     .as_ref()
 }
 
+/// Whether the completion thread may still take the GIL, and whether it is delivering a batch.
+struct Gate {
+    closed: bool,
+    busy: bool,
+}
+
+static GATE: Mutex<Gate> = Mutex::new(Gate {
+    closed: false,
+    busy: false,
+});
+static GATE_IDLE: Condvar = Condvar::new();
+
+fn gate() -> std::sync::MutexGuard<'static, Gate> {
+    GATE.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Registers [`close_gate`] with `atexit`, once.
+fn close_at_exit(py: Python<'_>) -> PyResult<()> {
+    static REGISTERED: PyOnceLock<()> = PyOnceLock::new();
+    REGISTERED.get_or_try_init(py, || {
+        py.import("atexit")?
+            .call_method1("register", (wrap_pyfunction!(close_gate, py)?,))?;
+        Ok::<_, PyErr>(())
+    })?;
+    Ok(())
+}
+
+/// Run by `atexit`: lets a batch in progress finish, then keeps the completion thread away from
+/// the GIL for good.
+#[pyfunction]
+fn close_gate(py: Python<'_>) {
+    py.detach(|| {
+        let mut g = gate();
+        g.closed = true;
+        while g.busy {
+            g = GATE_IDLE
+                .wait(g)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+    });
+}
+
 /// Hands finished results to their event loops, one GIL acquisition per batch.
 fn complete(rx: &Receiver<Completion>) {
     static SETTLE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
     while let Ok(first) = rx.recv() {
         let batch: Vec<Completion> = std::iter::once(first).chain(rx.try_iter()).collect();
+        {
+            let mut g = gate();
+            if g.closed {
+                // The interpreter is exiting: dropping the batch's Python objects would need
+                // the GIL, so they are left to the process's end.
+                std::mem::forget(batch);
+                continue;
+            }
+            g.busy = true;
+        }
         Python::attach(|py| {
             let Ok(settle) = SETTLE.get_or_try_init(py, || {
                 Ok::<_, PyErr>(wrap_pyfunction!(settle, py)?.into_any().unbind())
@@ -153,5 +214,7 @@ fn complete(rx: &Receiver<Completion>) {
                 );
             }
         });
+        gate().busy = false;
+        GATE_IDLE.notify_all();
     }
 }

@@ -58,7 +58,6 @@ where
             tx: Mutex::new(Some(cancel_tx)),
         },),
     )?;
-    close_at_exit(py)?;
     let completion = (event_loop.unbind(), future.clone().unbind());
     pyo3_async_runtimes::tokio::get_runtime().spawn(async move {
         let run = AssertUnwindSafe(fut).catch_unwind();
@@ -155,14 +154,11 @@ fn gate() -> std::sync::MutexGuard<'static, Gate> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// Registers [`close_gate`] with `atexit`, once.
-fn close_at_exit(py: Python<'_>) -> PyResult<()> {
-    static REGISTERED: PyOnceLock<()> = PyOnceLock::new();
-    REGISTERED.get_or_try_init(py, || {
-        py.import("atexit")?
-            .call_method1("register", (wrap_pyfunction!(close_gate, py)?,))?;
-        Ok::<_, PyErr>(())
-    })?;
+/// Registers [`close_gate`] with `atexit`, when the module is imported.
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    py.import("atexit")?
+        .call_method1("register", (wrap_pyfunction!(close_gate, py)?,))?;
     Ok(())
 }
 
@@ -196,6 +192,9 @@ fn complete(rx: &Receiver<Completion>) {
             }
             g.busy = true;
         }
+        // Marks the batch delivered when it ends, even by a panic, so `close_gate` cannot
+        // wait for ever.
+        let _busy = Busy;
         Python::attach(|py| {
             let Ok(settle) = SETTLE.get_or_try_init(py, || {
                 Ok::<_, PyErr>(wrap_pyfunction!(settle, py)?.into_any().unbind())
@@ -214,6 +213,14 @@ fn complete(rx: &Receiver<Completion>) {
                 );
             }
         });
+    }
+}
+
+/// Clears the gate's `busy` flag when dropped.
+struct Busy;
+
+impl Drop for Busy {
+    fn drop(&mut self) {
         gate().busy = false;
         GATE_IDLE.notify_all();
     }

@@ -21,5 +21,6 @@ fn _lakeroute(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<lake::PyLake>()?;
     m.add_class::<writer::PyWriter>()?;
     buffers::register(m)?;
+    awaitable::register(m)?;
     Ok(())
 }

@@ -9,7 +9,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use lakeroute::cache::policy::{
-    Access, BreakEvenTtl, CostAwarePolicy, Gdsf, Lru, NoCache, Policy, offline_optimum,
+    Access, BreakEvenTtl, CostAwarePolicy, Gdsf, Lru, NoCache, Policy, ReplayCost, offline_optimum,
     offline_optimum_parts, replay, replay_parts,
 };
 use rand::rngs::StdRng;
@@ -301,16 +301,18 @@ fn report(title: &str, trace: &[Access], rates: Option<&[f64]>) {
         "  {:<28} {:>14} {:>14}",
         "policy", "unbounded $", "bound 5% $"
     );
-    let run = |mk: &dyn Fn(u64) -> Box<dyn Policy>| -> (String, f64, f64) {
+    // Each policy's name, unbounded cost (part by part) and cost at the bound.
+    let run = |mk: &dyn Fn(u64) -> Box<dyn Policy>| -> (String, ReplayCost, f64) {
         let mut a = mk(u64::MAX);
         let mut b = mk(bound);
         let name = a.name();
         (
             name,
-            replay(a.as_mut(), trace, DISK_PRICE).0,
+            replay_parts(a.as_mut(), trace, DISK_PRICE),
             replay(b.as_mut(), trace, DISK_PRICE).0,
         )
     };
+    let total = |c: &ReplayCost| c.miss_dollars + c.storage_dollars;
     let rows = [
         run(&|_| Box::new(NoCache)),
         run(&|c| Box::new(Lru::new(c))),
@@ -320,11 +322,12 @@ fn report(title: &str, trace: &[Access], rates: Option<&[f64]>) {
     ];
     let known = rates.map(|r| run(&|c| Box::new(KnownRates::new(c, r.to_vec()))));
     for (name, u, b) in rows.iter().chain(&known) {
-        println!("  {name:<28} {u:>14.2} {b:>14.2}");
+        println!("  {name:<28} {:>14.2} {b:>14.2}", total(u));
     }
     println!("  {:<28} {optimum:>14.2} {:>14}", "offline optimum", "-");
     let (lru_b, gdsf_b) = (rows[1].2, rows[2].2);
-    let (ours_u, ours_b) = (rows[4].1, rows[4].2);
+    let (ours, ours_b) = (rows[4].1, rows[4].2);
+    let ours_u = total(&ours);
     println!(
         "  lakeroute / optimum (unbounded) = {:.3} (target <= 1.10); at 5%: {:.1}% cheaper than LRU (target >= 20%), {:.3}x GDSF (target <= 1.00)",
         ours_u / optimum,
@@ -340,23 +343,13 @@ fn report(title: &str, trace: &[Access], rates: Option<&[f64]>) {
         .map(|a| a.miss_cost)
         .sum();
     let (opt_miss, opt_store) = offline_optimum_parts(trace, DISK_PRICE);
-    let ours = replay_parts(
-        &mut CostAwarePolicy::new(u64::MAX, DISK_PRICE),
-        trace,
-        DISK_PRICE,
-    );
     println!(
         "  unbounded, part by part: first reads ${compulsory:.2} (every policy); re-reads missed: optimum ${:.2}, lakeroute ${:.2}; storage: optimum ${opt_store:.2}, lakeroute ${:.2}",
         opt_miss - compulsory,
         ours.miss_dollars - compulsory,
         ours.storage_dollars
     );
-    if let Some(r) = rates {
-        let reference = replay_parts(
-            &mut KnownRates::new(u64::MAX, r.to_vec()),
-            trace,
-            DISK_PRICE,
-        );
+    if let Some((_, reference, _)) = &known {
         println!(
             "    reference (true rates): re-reads missed ${:.2}, storage ${:.2}",
             reference.miss_dollars - compulsory,
@@ -364,6 +357,7 @@ fn report(title: &str, trace: &[Access], rates: Option<&[f64]>) {
         );
     }
     if let Some((_, known_u, known_b)) = known {
+        let known_u = total(&known_u);
         println!(
             "  told the true read rates, the reference online policy reaches {:.3}x the optimum and {:.1}% cheaper than LRU; lakeroute is {:.3}x and {:.3}x its cost",
             known_u / optimum,

@@ -263,12 +263,13 @@ impl Disk {
         self.remove_dir(&self.root.join(format!("{hash:016x}")));
     }
 
-    /// Deletes least recently written entries until at most `limit` bytes are used: the safety
-    /// net when several processes together exceed the bound.
-    pub(crate) fn shrink_to(&self, limit: u64) {
+    /// Deletes least recently written entries, except `spare`'s, until at most `limit` bytes
+    /// are used: the safety net when several processes together exceed the bound.
+    pub(crate) fn shrink_to(&self, limit: u64, spare: &str) {
         if self.rescan() <= limit {
             return;
         }
+        let spare = self.entry_dir(spare);
         let mut entries: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(&self.root)
             .into_iter()
             .flatten()
@@ -276,7 +277,7 @@ impl Disk {
             .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
             .collect();
         entries.sort();
-        for (_, dir) in entries {
+        for (_, dir) in entries.into_iter().filter(|(_, d)| *d != spare) {
             if self.used() <= limit {
                 break;
             }

@@ -315,8 +315,9 @@ pub struct CostAwarePolicy {
     capacity: u64,
     price: f64,
     store: Store,
-    /// Entries by value (eviction order, least first).
-    queue: BTreeMap<(Ord64, u64), ()>,
+    /// Entries by value, then by the time of their last read (eviction order: least value
+    /// first, and among equal values the one read longest ago).
+    queue: BTreeMap<(Ord64, Ord64, u64), ()>,
     /// Entries still inside the session window of their last read, by the time of that read.
     in_session: BTreeMap<(Ord64, u64), ()>,
     /// Entries by expiry time, so expiring is a walk from the front, not a scan.
@@ -427,14 +428,15 @@ impl CostAwarePolicy {
 
     /// Puts `key`'s entry in the value, session and expiry orders.
     fn index(&mut self, key: u64, e: &Entry) {
-        self.queue.insert((Ord64(e.priority), key), ());
+        self.queue
+            .insert((Ord64(e.priority), Ord64(e.last), key), ());
         self.in_session.insert((Ord64(e.last), key), ());
         self.by_expiry.insert((Ord64(e.expires), key), ());
     }
 
     /// Takes `key`'s entry out of those orders.
     fn unindex(&mut self, key: u64, e: &Entry) {
-        self.queue.remove(&(Ord64(e.priority), key));
+        self.queue.remove(&(Ord64(e.priority), Ord64(e.last), key));
         self.in_session.remove(&(Ord64(e.last), key));
         self.by_expiry.remove(&(Ord64(e.expires), key));
     }
@@ -485,12 +487,12 @@ impl CostAwarePolicy {
             let Some(e) = self.store.entries.get(&key).cloned() else {
                 continue;
             };
-            self.queue.remove(&(Ord64(e.priority), key));
+            self.queue.remove(&(Ord64(e.priority), Ord64(e.last), key));
             let p = self.value(e.freq, e.miss_cost, e.size, closed, false);
             if let Some(e) = self.store.entries.get_mut(&key) {
                 e.priority = p;
             }
-            self.queue.insert((Ord64(p), key), ());
+            self.queue.insert((Ord64(p), Ord64(e.last), key), ());
         }
     }
 
@@ -507,7 +509,7 @@ impl CostAwarePolicy {
         let mut victims = Vec::new();
         let (mut freed, mut worth) = (0, 0.0);
         let offered = value * size as f64;
-        for &(p, key) in self.queue.keys() {
+        for &(p, _, key) in self.queue.keys() {
             if freed >= need {
                 break;
             }
@@ -764,6 +766,20 @@ mod tests {
         // An object whose misses cost far more per byte displaces it.
         assert!(!p.access(&a(53.0, 3, 10, 100.0)));
         assert!(p.holds(3) && !p.holds(1));
+    }
+
+    #[test]
+    fn among_equal_values_the_least_recently_read_goes() {
+        // Room for two; four objects of equal value read in turn, twice over. Keys are
+        // ordered against recency, so a tie broken by key would keep the wrong ones.
+        let mut p = CostAwarePolicy::new(20, 1e-9);
+        for round in 0..2 {
+            for (i, key) in [40, 30, 20, 10].into_iter().enumerate() {
+                p.access(&a(f64::from(round) * 0.1 + i as f64 * 0.01, key, 10, 1.0));
+            }
+        }
+        assert!(p.holds(20) && p.holds(10), "the two read last are held");
+        assert!(p.access(&a(1.0, 10, 10, 1.0)), "the latest read is a hit");
     }
 
     #[test]

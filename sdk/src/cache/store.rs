@@ -137,8 +137,17 @@ impl Cache {
     }
 
     /// Runs the policy for one read; returns whether the object is (now) held, and deletes
-    /// what the policy dropped.
-    fn admit(&self, key: &str, version: &str, size: u64, miss_cost: f64, cacheable: bool) -> bool {
+    /// what the policy dropped. `incoming` is how many bytes of it are about to be written
+    /// (none on a hit): only those can take the folder over its bound.
+    fn admit(
+        &self,
+        key: &str,
+        version: &str,
+        size: u64,
+        incoming: u64,
+        miss_cost: f64,
+        cacheable: bool,
+    ) -> bool {
         if !cacheable {
             return false;
         }
@@ -164,8 +173,11 @@ impl Cache {
             }
             held
         };
-        if self.disk.used() + size > self.max_bytes {
-            self.disk.shrink_to(self.max_bytes.saturating_sub(size));
+        // The policy keeps this process within the bound; other processes sharing the folder
+        // may not have, so make room on disk too, sparing the entry being read.
+        if held && self.disk.used() + incoming > self.max_bytes {
+            self.disk
+                .shrink_to(self.max_bytes.saturating_sub(incoming), key);
         }
         held
     }
@@ -353,10 +365,14 @@ impl CachedStore {
         let bytes = got.bytes().await?;
         if let Some(meta) = &meta {
             let miss_cost = self.cost.of(size);
-            if self
-                .cache
-                .admit(key, &meta.etag, size, miss_cost, self.cacheable())
-                && self.cache.disk.write_meta(meta).is_ok()
+            if self.cache.admit(
+                key,
+                &meta.etag,
+                size,
+                bytes.len() as u64,
+                miss_cost,
+                self.cacheable(),
+            ) && self.cache.disk.write_meta(meta).is_ok()
             {
                 self.store_blocks(key, meta, &fetched, &bytes);
             }
@@ -441,6 +457,7 @@ impl CachedStore {
             key,
             &meta.etag,
             meta.size,
+            fetched.as_ref().map_or(0, |(_, b)| b.len() as u64),
             self.cost.of(meta.size),
             self.cacheable(),
         );

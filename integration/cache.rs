@@ -19,9 +19,10 @@ fn catalog(
     max_bytes: &str,
     extra: &str,
     run: &str,
+    revalidate_after: &str,
 ) -> std::io::Result<ItCatalog> {
     let settings = format!(
-        "compute: {compute}\ncache:\n  dir: {}\n  max_bytes: {max_bytes}\n  block_size: 1MiB\n  revalidate_after: 1s\n{extra}",
+        "compute: {compute}\ncache:\n  dir: {}\n  max_bytes: {max_bytes}\n  block_size: 1MiB\n  revalidate_after: {revalidate_after}\n{extra}",
         cache_dir.display()
     );
     let cat = ItCatalog::new(
@@ -64,8 +65,22 @@ async fn second_read_sends_no_get_and_changes_are_seen() -> TestResult {
         "64MiB",
         "",
         &run,
+        "1h",
     )?;
+    // Hits are checked through a lake whose entries stay fresh for an hour, so a slow server
+    // cannot turn them into revalidations; revalidation through one on the same folder whose
+    // entries stay fresh for a second.
     let lake = cat.lake()?;
+    let cat_1s = catalog(
+        &s,
+        dir.path(),
+        "{provider: azure, region: westeurope}",
+        "64MiB",
+        "",
+        &run,
+        "1s",
+    )?;
+    let lake_1s = cat_1s.lake()?;
     let writer = Lake::new(lakeroute::Catalog::load(cat.path())?); // a second process, in effect
     let uri = "lake://it/hot/v1/data.bin";
     let data = lakeroute::conformance::pattern(3 * MIB + 17, 7);
@@ -109,14 +124,14 @@ async fn second_read_sends_no_get_and_changes_are_seen() -> TestResult {
     writer.put(uri, newer.clone().into()).await?;
     tokio::time::sleep(Duration::from_millis(1100)).await;
     assert_eq!(
-        lake.get(uri).await?,
+        lake_1s.get(uri).await?,
         newer,
         "never stale beyond revalidate_after"
     );
     // Unchanged after revalidation: a 304, and the bytes come from the cache.
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let gets = moto_requests("GET", &key);
-    assert_eq!(lake.get(uri).await?, newer);
+    assert_eq!(lake_1s.get(uri).await?, newer);
     assert_eq!(
         moto_requests("GET", &key),
         gets + 1,
@@ -135,11 +150,11 @@ async fn second_read_sends_no_get_and_changes_are_seen() -> TestResult {
             bytes::Bytes::from(vec![1u8; 100_000]).into(),
         )
         .await?;
-    lake.get("lake://it/frozen/v1/x").await?;
+    lake_1s.get("lake://it/frozen/v1/x").await?;
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let frozen_key = format!("cache/{run}/frozen/x");
     let gets = moto_requests("GET", &frozen_key);
-    lake.get("lake://it/frozen/v1/x").await?;
+    lake_1s.get("lake://it/frozen/v1/x").await?;
     assert_eq!(
         moto_requests("GET", &frozen_key),
         gets,
@@ -163,6 +178,7 @@ async fn damaged_entries_are_refetched_and_the_folder_survives_a_restart() -> Te
         "64MiB",
         "",
         &run,
+        "1h",
     )?;
     let uri = "lake://it/frozen/v1/blocks.bin";
     let data = lakeroute::conformance::pattern(2 * MIB + 5, 9);
@@ -266,6 +282,7 @@ async fn same_region_is_not_cached_and_the_budget_stops_reads_before_they_are_se
         "64MiB",
         "budget: {egress_bytes: 1MiB}\n",
         &run,
+        "1h",
     )?;
     let lake = cat.lake()?;
     lake.put(
@@ -319,6 +336,7 @@ async fn the_size_bound_holds_while_objects_come_and_go() -> TestResult {
         "5MiB",
         "",
         &run,
+        "1h",
     )?;
     let lake = cat.lake()?;
     let blocks = |dir: &std::path::Path| -> u64 {

@@ -375,7 +375,24 @@ fn processes_share_one_cache_and_survive_kill_9() -> TestResult {
         ])
         .stdout(std::process::Stdio::null())
         .spawn()?;
-    std::thread::sleep(std::time::Duration::from_millis(40));
+    // Killed as soon as its first block is on disk, while the rest are still being written.
+    let blocks = dir.path().join("cache").join("v1");
+    let started = std::time::Instant::now();
+    let block_written = || {
+        std::fs::read_dir(&blocks)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .flat_map(|e| std::fs::read_dir(e.path()).into_iter().flatten().flatten())
+            .any(|f| f.file_name() != "meta.json")
+    };
+    while !block_written() && victim.try_wait()?.is_none() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "no cache block written in 60 s"
+        );
+        std::thread::sleep(std::time::Duration::from_micros(200));
+    }
     victim.kill()?;
     let status = victim.wait()?;
     #[cfg(unix)]
@@ -388,21 +405,25 @@ fn processes_share_one_cache_and_survive_kill_9() -> TestResult {
         );
     }
 
-    // Four processes at once on the same folder: every one reads the right bytes.
-    let readers: Vec<_> = (0..4)
-        .map(|_| {
+    // Four processes at once on the same folder (all started before any is waited for): every
+    // one reads the right bytes.
+    let mut readers = Vec::new();
+    for _ in 0..4 {
+        readers.push(
             Command::new(env!("CARGO_BIN_EXE_lakeroute"))
                 .args([
                     "--catalog",
-                    dir.path().to_str().unwrap_or_default(),
+                    dir.path().to_str().ok_or("path")?,
                     "cat",
                     "lake://finance/customer/v1/big.bin",
                 ])
-                .output()
-        })
-        .collect();
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()?,
+        );
+    }
     for r in readers {
-        let r = r?;
+        let r = r.wait_with_output()?;
         assert!(r.status.success(), "{}", text(&r.stderr));
         assert!(r.stdout == body, "a reader got different bytes");
     }

@@ -196,13 +196,15 @@ pub fn descriptor(domain: &str, name: &str, profile: &str, prefix: &str, extra: 
     )
 }
 
-/// A prefix unique to this process, so parallel and repeated runs never meet.
+/// A prefix unique to this call, so parallel tests and repeated runs never meet.
 pub fn run_id() -> String {
+    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or_default();
-    format!("run-{}-{nanos:x}", std::process::id())
+    format!("run-{}-{nanos:x}-{call}", std::process::id())
 }
 
 /// A moto server of a test's own, on a free port, that the test may stop at will (the shared

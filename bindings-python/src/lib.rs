@@ -18,6 +18,8 @@ use pyo3::prelude::*;
 #[pymodule]
 fn _lakeroute(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    // LAKEROUTE_LOG=debug (any tracing filter) writes diagnostics to stderr, as the CLI does.
+    lakeroute::logging::init_from_env();
     m.add_class::<lake::PyLake>()?;
     m.add_class::<writer::PyWriter>()?;
     buffers::register(m)?;

@@ -147,6 +147,40 @@ def test_exit_right_after_async_results_does_not_abort(local_catalog) -> None:  
         assert done.returncode == 0, f"run {run}: exit status {done.returncode}: {done.stderr[-500:]}"
 
 
+_LOG_SCRIPT = """
+import sys, lakeroute
+lake = lakeroute.Lake(sys.argv[1])
+uri = sys.argv[2]
+lake.put(uri, b"abc")
+assert bytes(lake.get(uri)) == b"abc"
+"""
+
+
+def test_lakeroute_log_writes_diagnostics_to_stderr(local_catalog) -> None:  # type: ignore[no-untyped-def]
+    def run(env: dict[str, str]) -> str:
+        done = subprocess.run([sys.executable, "-c", _LOG_SCRIPT, str(local_catalog), "lake://t/out/v1/log.bin"],
+                              capture_output=True, text=True, timeout=120,
+                              env={k: v for k, v in os.environ.items() if k != "LAKEROUTE_LOG"} | env)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done.stderr
+
+    assert run({}) == "", "silent unless asked"
+    logged = run({"LAKEROUTE_LOG": "lakeroute=debug"})
+    assert "accounting" in logged and "t/out/v1" in logged, logged[-2000:]
+    assert "\x1b[" not in logged, "no colour codes when stderr is not a terminal"
+
+
+def test_trace_logs_carry_no_secret(server_catalog) -> None:  # type: ignore[no-untyped-def]
+    from conftest import AZURITE_KEY
+
+    done = subprocess.run([sys.executable, "-c", _LOG_SCRIPT, str(server_catalog), "lake://t/azure/v1/log.bin"],
+                          capture_output=True, text=True, timeout=120, env=os.environ | {"LAKEROUTE_LOG": "trace"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "accounting" in done.stderr, done.stderr[-2000:]
+    assert AZURITE_KEY not in done.stderr
+    assert "SharedKey devstoreaccount1:" not in done.stderr, "no request signature in the logs"
+
+
 def test_resolve_partitions_and_plan(local_catalog, tmp_path) -> None:  # type: ignore[no-untyped-def]
     lake = lakeroute.Lake(local_catalog)
     assert lake.resolve("lake://t/data/v1/x").startswith("file://") and lake.resolve("lake://t/data/v1/x").endswith("/data/data/x")

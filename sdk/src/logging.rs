@@ -34,3 +34,24 @@ pub fn log_filter(spec: &str) -> EnvFilter {
     };
     EnvFilter::new(joined)
 }
+
+/// The environment variable whose tracing filter [`init_from_env`] applies.
+pub const LOG_ENV: &str = "LAKEROUTE_LOG";
+
+/// When `LAKEROUTE_LOG` is set (any tracing filter, as `RUST_LOG`), installs a global
+/// subscriber that writes diagnostics to stderr through [`log_filter`]; the CLI and the Python
+/// package call it at start. Returns false when the variable is unset or empty, or when the
+/// process already has a global subscriber (which is then left alone).
+pub fn init_from_env() -> bool {
+    let Some(spec) = std::env::var(LOG_ENV).ok().filter(|s| !s.trim().is_empty()) else {
+        return false;
+    };
+    use std::io::IsTerminal;
+    tracing_subscriber::fmt()
+        .with_env_filter(log_filter(&spec))
+        .with_writer(std::io::stderr)
+        // Colours only on a terminal: not in log files, CI logs or notebook cells.
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init()
+        .is_ok()
+}

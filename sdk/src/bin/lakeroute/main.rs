@@ -196,12 +196,7 @@ enum CatalogCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // LAKEROUTE_LOG=debug (or any tracing filter) writes diagnostics to stderr, never a secret.
-    if let Ok(filter) = std::env::var("LAKEROUTE_LOG") {
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(lakeroute::logging::log_filter(&filter))
-            .with_writer(std::io::stderr)
-            .try_init();
-    }
+    lakeroute::logging::init_from_env();
     let out = Output::new(cli.output == Format::Json);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

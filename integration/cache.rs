@@ -53,33 +53,37 @@ fn catalog(
     Ok(cat)
 }
 
+/// A catalog for a process on Azure reading the S3 datasets (so their reads are cached), with a
+/// cache bound of `max_bytes` and entries fresh for `revalidate_after`.
+fn cross_cloud(
+    s: &lakeroute_integration::Servers,
+    cache_dir: &std::path::Path,
+    max_bytes: &str,
+    run: &str,
+    revalidate_after: &str,
+) -> std::io::Result<ItCatalog> {
+    catalog(
+        s,
+        cache_dir,
+        "{provider: azure, region: westeurope}",
+        max_bytes,
+        "",
+        run,
+        revalidate_after,
+    )
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn second_read_sends_no_get_and_changes_are_seen() -> TestResult {
     let Some(s) = servers() else { return Ok(()) };
     let dir = tempfile::tempdir()?;
     let run = run_id();
-    let cat = catalog(
-        &s,
-        dir.path(),
-        "{provider: azure, region: westeurope}",
-        "64MiB",
-        "",
-        &run,
-        "1h",
-    )?;
+    let cat = cross_cloud(&s, dir.path(), "64MiB", &run, "1h")?;
     // Hits are checked through a lake whose entries stay fresh for an hour, so a slow server
     // cannot turn them into revalidations; revalidation through one on the same folder whose
     // entries stay fresh for a second.
     let lake = cat.lake()?;
-    let cat_1s = catalog(
-        &s,
-        dir.path(),
-        "{provider: azure, region: westeurope}",
-        "64MiB",
-        "",
-        &run,
-        "1s",
-    )?;
+    let cat_1s = cross_cloud(&s, dir.path(), "64MiB", &run, "1s")?;
     let lake_1s = cat_1s.lake()?;
     let writer = Lake::new(lakeroute::Catalog::load(cat.path())?); // a second process, in effect
     let uri = "lake://it/hot/v1/data.bin";
@@ -171,15 +175,7 @@ async fn damaged_entries_are_refetched_and_the_folder_survives_a_restart() -> Te
     let Some(s) = servers() else { return Ok(()) };
     let dir = tempfile::tempdir()?;
     let run = run_id();
-    let cat = catalog(
-        &s,
-        dir.path(),
-        "{provider: azure, region: westeurope}",
-        "64MiB",
-        "",
-        &run,
-        "1h",
-    )?;
+    let cat = cross_cloud(&s, dir.path(), "64MiB", &run, "1h")?;
     let uri = "lake://it/frozen/v1/blocks.bin";
     let data = lakeroute::conformance::pattern(2 * MIB + 5, 9);
     let first = cat.lake()?;
@@ -329,15 +325,7 @@ async fn the_size_bound_holds_while_objects_come_and_go() -> TestResult {
     let Some(s) = servers() else { return Ok(()) };
     let dir = tempfile::tempdir()?;
     let run = run_id();
-    let cat = catalog(
-        &s,
-        dir.path(),
-        "{provider: azure, region: westeurope}",
-        "5MiB",
-        "",
-        &run,
-        "1h",
-    )?;
+    let cat = cross_cloud(&s, dir.path(), "5MiB", &run, "1h")?;
     let lake = cat.lake()?;
     let blocks = |dir: &std::path::Path| -> u64 {
         walk(dir)
@@ -368,6 +356,53 @@ async fn the_size_bound_holds_while_objects_come_and_go() -> TestResult {
     }
     let st = lake.stats().by_dataset["it/hot/v1"];
     assert!(st.cache_hits > 0, "{st:?}");
+    lake.delete_prefix("lake://it/hot/v1/").await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn physical_uris_into_a_profile_are_cached_and_accounted_per_profile() -> TestResult {
+    let Some(s) = servers() else { return Ok(()) };
+    let dir = tempfile::tempdir()?;
+    let run = run_id();
+    let cat = cross_cloud(&s, dir.path(), "64MiB", &run, "1h")?;
+    let lake = cat.lake()?;
+    let data = lakeroute::conformance::pattern(MIB + 3, 5);
+    lake.put("lake://it/hot/v1/both.bin", data.clone().into())
+        .await?;
+    // The same object by its bucket: served by the s3 profile, so accounted and cached.
+    let physical = format!("s3://lakeroute-it/cache/{run}/hot/both.bin");
+    let key = format!("cache/{run}/hot/both.bin");
+    let gets = moto_requests("GET", &key);
+    assert_eq!(lake.get(&physical).await?, data);
+    assert_eq!(lake.get(&physical).await?, data);
+    assert_eq!(
+        moto_requests("GET", &key),
+        gets + 1,
+        "the second physical read is a hit"
+    );
+    // The logical URI names the same cache entry.
+    assert_eq!(lake.get("lake://it/hot/v1/both.bin").await?, data);
+    assert_eq!(
+        moto_requests("GET", &key),
+        gets + 1,
+        "one entry for both names"
+    );
+
+    let st = lake.stats();
+    let phys = st.by_dataset["s3://lakeroute-it"];
+    assert_eq!((phys.cache_misses, phys.cache_hits), (1, 1), "{phys:?}");
+    assert_eq!(phys.bytes_remote, data.len() as u64);
+    assert!(
+        phys.dollars_spent > 0.0 && phys.dollars_avoided > 0.0,
+        "{phys:?}"
+    );
+    let ds = st.by_dataset["it/hot/v1"];
+    let profile = st.by_profile["s3"];
+    assert_eq!(profile.requests, phys.requests + ds.requests);
+    assert_eq!(profile.bytes_cached, phys.bytes_cached + ds.bytes_cached);
+    assert_eq!(profile.bytes_written, data.len() as u64, "{profile:?}");
+    assert_eq!(st.by_profile.len(), 1, "{:?}", st.by_profile.keys());
     lake.delete_prefix("lake://it/hot/v1/").await?;
     Ok(())
 }

@@ -181,6 +181,26 @@ def test_trace_logs_carry_no_secret(server_catalog) -> None:  # type: ignore[no-
     assert "SharedKey devstoreaccount1:" not in done.stderr, "no request signature in the logs"
 
 
+def test_stats_per_dataset_and_profile_with_the_cache(server_catalog, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    settings = server_catalog / "lakeroute.yaml"
+    settings.write_text(
+        f"compute: {{provider: azure, region: westeurope}}\ncache: {{dir: {tmp_path / 'cache'}, max_bytes: 64MiB}}\n"
+        + settings.read_text()
+    )
+    lake = lakeroute.Lake(server_catalog)
+    data = os.urandom(300_000)
+    lake.put("lake://t/s3/v1/stats.bin", data)
+    assert bytes(lake.get("lake://t/s3/v1/stats.bin")) == data
+    assert bytes(lake.get("lake://t/s3/v1/stats.bin")) == data  # from the cache
+    stats = lake.stats()
+    ds = stats["by_dataset"]["t/s3/v1"]
+    assert (ds["cache_misses"], ds["cache_hits"]) == (1, 1), stats
+    assert ds["bytes_remote"] == ds["bytes_cached"] == len(data) == ds["bytes_written"]
+    assert ds["dollars_spent"] > 0 and ds["dollars_avoided"] > 0, ds
+    assert stats["by_profile"]["s3"] == ds, stats
+    assert stats["total"] == ds
+
+
 def test_resolve_partitions_and_plan(local_catalog, tmp_path) -> None:  # type: ignore[no-untyped-def]
     lake = lakeroute.Lake(local_catalog)
     assert lake.resolve("lake://t/data/v1/x").startswith("file://") and lake.resolve("lake://t/data/v1/x").endswith("/data/data/x")

@@ -1,5 +1,5 @@
 //! Accounting: every request to a remote store, and every byte served from the cache, per
-//! dataset, in requests, bytes and dollars.
+//! dataset (or physical store) and per storage profile, in requests, bytes and dollars.
 //!
 //! [`MeteredStore`] wraps the store that really goes over the network, so it counts exactly
 //! the requests that are billed; the cache reports what it served instead. Dollars use the
@@ -78,8 +78,11 @@ impl Counters {
 #[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Stats {
-    /// Per dataset (`domain/name/vN`) or physical store.
+    /// Per dataset (`domain/name/vN`) or physical store (`s3://bucket`, for physical URIs into a
+    /// declared storage profile).
     pub by_dataset: BTreeMap<String, Counters>,
+    /// Per storage profile: the sum of its datasets' and physical stores' counters.
+    pub by_profile: BTreeMap<String, Counters>,
     /// Everything together.
     pub total: Counters,
 }
@@ -89,6 +92,9 @@ impl Stats {
     pub fn merge(&mut self, other: &Stats) {
         for (k, c) in &other.by_dataset {
             self.by_dataset.entry(k.clone()).or_default().add(c);
+        }
+        for (k, c) in &other.by_profile {
+            self.by_profile.entry(k.clone()).or_default().add(c);
         }
         self.total.add(&other.total);
     }
@@ -110,14 +116,18 @@ impl Stats {
                 dollars_avoided: f("dollars_avoided"),
             }
         };
+        let table = |v: &Value| -> BTreeMap<String, Counters> {
+            v.as_object()
+                .into_iter()
+                .flatten()
+                .map(|(k, c)| (k.clone(), counters(c)))
+                .collect()
+        };
         Some(Stats {
             total: counters(v.get("total")?),
-            by_dataset: v
-                .get("by_dataset")?
-                .as_object()?
-                .iter()
-                .map(|(k, c)| (k.clone(), counters(c)))
-                .collect(),
+            by_dataset: table(v.get("by_dataset")?),
+            // Absent in what earlier versions saved.
+            by_profile: v.get("by_profile").map(table).unwrap_or_default(),
         })
     }
 
@@ -126,6 +136,7 @@ impl Stats {
         json!({
             "total": self.total.to_json(),
             "by_dataset": self.by_dataset.iter().map(|(k, v)| (k.clone(), v.to_json())).collect::<serde_json::Map<_, _>>(),
+            "by_profile": self.by_profile.iter().map(|(k, v)| (k.clone(), v.to_json())).collect::<serde_json::Map<_, _>>(),
         })
     }
 }
@@ -144,6 +155,8 @@ pub struct Budget {
 #[derive(Debug, Default)]
 pub struct Meter {
     counters: Mutex<BTreeMap<String, Counters>>,
+    /// The storage profile of each dataset or physical store that has counters.
+    profiles: Mutex<BTreeMap<String, String>>,
     budget: Budget,
 }
 
@@ -151,6 +164,7 @@ impl Meter {
     pub(crate) fn new(budget: Budget) -> Self {
         Self {
             counters: Mutex::default(),
+            profiles: Mutex::default(),
             budget,
         }
     }
@@ -180,13 +194,34 @@ impl Meter {
             .counters
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let profiles = self
+            .profiles
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut total = Counters::default();
-        for c in map.values() {
+        let mut by_profile: BTreeMap<String, Counters> = BTreeMap::new();
+        for (label, c) in map.iter() {
             total.add(c);
+            if let Some(profile) = profiles.get(label) {
+                by_profile.entry(profile.clone()).or_default().add(c);
+            }
         }
         Stats {
             by_dataset: map.clone(),
+            by_profile,
             total,
+        }
+    }
+
+    /// Records that `label`'s counters (a dataset or physical store) belong to storage profile
+    /// `profile`.
+    pub(crate) fn assign(&self, label: &str, profile: &str) {
+        let mut profiles = self
+            .profiles
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if profiles.get(label).map(String::as_str) != Some(profile) {
+            profiles.insert(label.to_string(), profile.to_string());
         }
     }
 

@@ -285,6 +285,7 @@ impl Router {
             provider: profile.effective_provider(),
             region: profile.region.clone(),
         };
+        self.meter.assign(&label, &profile.name);
         let cost = self.read_cost(&place);
         let put_fee = self
             .catalog
@@ -493,12 +494,23 @@ impl Router {
                 PhysicalUri::from_parts(PhysicalScheme::File, "", None, Vec::new()),
             ),
             scheme => match self.serving_profile(scheme, phys) {
-                Some((p, key_root)) => (
-                    Some(p.name.clone()),
-                    key_root,
-                    self.profile_store(p)?,
-                    profile_base(p),
-                ),
+                Some((p, key_root)) => {
+                    // Accounted (and cached) as the physical store, under its profile.
+                    let base = self.profile_store(p)?;
+                    let wrapped = self.wrap(Arc::clone(&base), p, ns_base.to_string(), false);
+                    let mut t = Target::new(
+                        Namespace::Physical(ns_base),
+                        Some(p.name.clone()),
+                        wrapped,
+                        profile_base(p),
+                        key_root,
+                    );
+                    t.base = base;
+                    return Ok(Route {
+                        target: Arc::new(t),
+                        uri,
+                    });
+                }
                 None => {
                     let key = match scheme {
                         PhysicalScheme::S3 => StoreKey::S3(phys.container().to_string()),

@@ -313,6 +313,16 @@ fn stats_add_up_what_every_process_read_through_the_cache() -> TestResult {
     assert_eq!(fin["cache_hits"], 2, "{v}");
     assert_eq!(fin["bytes_cached"], 600_000);
     assert!(fin["dollars_avoided"].as_f64().unwrap_or(0.0) > 0.0);
+    // Per storage profile too, in JSON and in the text table.
+    let aws = &v["by_profile"]["aws-lake"];
+    assert_eq!(aws["cache_hits"], 2, "{v}");
+    assert_eq!(aws["bytes_cached"], 600_000, "{v}");
+    let out = lakeroute(c, &["stats"])?;
+    let table = text_of(&out.stdout);
+    assert!(
+        table.contains("STORAGE PROFILE") && table.lines().any(|l| l.starts_with("aws-lake ")),
+        "{table}"
+    );
     let out = lakeroute(c, &["cache", "stats"])?;
     assert!(
         text_of(&out.stdout).contains("1 object(s)"),

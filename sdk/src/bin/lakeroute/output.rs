@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use lakeroute::meter::Counters;
 use lakeroute::{Catalog, Error, Listing, ObjectInfo, Problem, Route};
 use serde_json::{Value, json};
 
@@ -257,32 +258,43 @@ impl Output {
                 "no cache configured: nothing is kept between processes (lake.stats() in code)"
             ),
         }
-        println!(
-            "{:<36} {:>9} {:>14} {:>14} {:>7} {:>7} {:>12} {:>12}",
-            "DATASET",
-            "REQUESTS",
-            "BYTES REMOTE",
-            "BYTES CACHED",
-            "HITS",
-            "MISSES",
-            "$ SPENT",
-            "$ AVOIDED"
-        );
-        let rows = stats
-            .by_dataset
-            .iter()
-            .map(|(k, c)| (k.as_str(), c))
-            .chain([("total", &stats.total)]);
-        for (name, c) in rows {
+        let table = |heading: &str, rows: &mut dyn Iterator<Item = (&str, &Counters)>| {
             println!(
-                "{name:<36} {:>9} {:>14} {:>14} {:>7} {:>7} {:>12} {:>12}",
-                c.requests,
-                c.bytes_remote,
-                c.bytes_cached,
-                c.cache_hits,
-                c.cache_misses,
-                dollars(c.dollars_spent),
-                dollars(c.dollars_avoided)
+                "{heading:<36} {:>9} {:>14} {:>14} {:>7} {:>7} {:>12} {:>12}",
+                "REQUESTS",
+                "BYTES REMOTE",
+                "BYTES CACHED",
+                "HITS",
+                "MISSES",
+                "$ SPENT",
+                "$ AVOIDED"
+            );
+            for (name, c) in rows {
+                println!(
+                    "{name:<36} {:>9} {:>14} {:>14} {:>7} {:>7} {:>12} {:>12}",
+                    c.requests,
+                    c.bytes_remote,
+                    c.bytes_cached,
+                    c.cache_hits,
+                    c.cache_misses,
+                    dollars(c.dollars_spent),
+                    dollars(c.dollars_avoided)
+                );
+            }
+        };
+        table(
+            "DATASET",
+            &mut stats
+                .by_dataset
+                .iter()
+                .map(|(k, c)| (k.as_str(), c))
+                .chain([("total", &stats.total)]),
+        );
+        if !stats.by_profile.is_empty() {
+            println!();
+            table(
+                "STORAGE PROFILE",
+                &mut stats.by_profile.iter().map(|(k, c)| (k.as_str(), c)),
             );
         }
     }

@@ -558,7 +558,7 @@ fn domain_and_dataset_roles_per_environment() -> TestResult {
     std::fs::write(
         cat.join("lakeroute.yaml"),
         format!(
-            "default_environment: prod\nenvironments:\n  prod: {{}}\n  dev: {{prefix: dev}}\ndomains:\n  finance:\n    role_arn: arn:aws:iam::123456789012:role/finance-prod\n    environments:\n      dev: {{role_arn: \"arn:aws:iam::123456789012:role/finance-dev\"}}\n{settings}"
+            "compute: {{provider: azure, region: westeurope}}\ncache: {{dir: cache, max_bytes: 64MiB}}\ndefault_environment: prod\nenvironments:\n  prod: {{}}\n  dev: {{prefix: dev}}\ndomains:\n  finance:\n    role_arn: arn:aws:iam::123456789012:role/finance-prod\n    environments:\n      dev: {{role_arn: \"arn:aws:iam::123456789012:role/finance-dev\"}}\n{settings}"
         ),
     )?;
     let run = lakeroute_integration::run_id();
@@ -615,5 +615,15 @@ fn domain_and_dataset_roles_per_environment() -> TestResult {
     );
     let out = env.run(&[], &["cat", "lake://finance/ledger/v1/l.csv"])?;
     assert_eq!(String::from_utf8_lossy(&out.stdout), "a,b\n");
+    // Accounted under the declared profile, whatever role the domain adds to it.
+    let out = env.run(&[], &["--output", "json", "stats"])?;
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).map_err(|e| format!("{e}: {}", text(&out)))?;
+    let profiles: Vec<&String> = v["by_profile"]
+        .as_object()
+        .map(|m| m.keys().collect())
+        .unwrap_or_default();
+    assert_eq!(profiles, ["static"], "{v}");
+    assert_eq!(v["by_profile"]["static"]["bytes_written"], 4, "{v}");
     Ok(())
 }

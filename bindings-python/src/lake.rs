@@ -168,7 +168,8 @@ impl PyLake {
             .map_err(to_py)
     }
 
-    /// What this lake has read and written: `{"total": {...}, "by_dataset": {...}}` with
+    /// What this lake has read and written: `{"total": {...}, "by_dataset": {...},
+    /// "by_profile": {...}}` (per dataset or physical store, and per storage profile) with
     /// requests, bytes from stores and from the cache, hits, misses, dollars spent and avoided.
     fn stats(&self) -> Json {
         Json(self.lake.stats().to_json())

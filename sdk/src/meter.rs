@@ -213,6 +213,19 @@ impl Meter {
         }
     }
 
+    /// Everything together (what [`Meter::stats`] gives as `total`, without the tables).
+    fn total(&self) -> Counters {
+        let map = self
+            .counters
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut total = Counters::default();
+        for c in map.values() {
+            total.add(c);
+        }
+        total
+    }
+
     /// Records that `label`'s counters (a dataset or physical store) belong to storage profile
     /// `profile`.
     pub(crate) fn assign(&self, label: &str, profile: &str) {
@@ -232,7 +245,7 @@ impl Meter {
         bytes: u64,
         dollars: f64,
     ) -> std::result::Result<(), Error> {
-        let total = self.stats().total;
+        let total = self.total();
         let over_bytes = self
             .budget
             .bytes

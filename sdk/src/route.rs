@@ -190,6 +190,8 @@ pub(crate) struct Router {
     environment: Option<String>,
     stores: StoreRegistry,
     targets: RwLock<HashMap<DatasetId, Arc<Target>>>,
+    /// Targets of physical URIs into declared profiles, by bucket or container.
+    physical_targets: RwLock<HashMap<PhysicalUri, Arc<Target>>>,
     meter: Arc<Meter>,
     cache: Option<Arc<Cache>>,
 }
@@ -239,6 +241,7 @@ impl Router {
             environment,
             stores,
             targets: RwLock::default(),
+            physical_targets: RwLock::default(),
         }
     }
 
@@ -273,19 +276,24 @@ impl Router {
         }
     }
 
-    /// Wraps a dataset's store with accounting and, when enabled, the cache.
+    /// Wraps a dataset's store with accounting and, when enabled, the cache (which keeps reads
+    /// only when `cached`; writes always drop the entries they overwrite).
     fn wrap(
         &self,
         store: Arc<dyn ObjectStore>,
         profile: &StorageProfile,
         label: String,
         immutable: bool,
+        cached: bool,
     ) -> Arc<dyn ObjectStore> {
         let place = Place {
             provider: profile.effective_provider(),
             region: profile.region.clone(),
         };
-        self.meter.assign(&label, &profile.name);
+        // Accounted under the declared profile: a role or managed identity a dataset adds to it
+        // (`name~role`) is not another place.
+        let declared = profile.name.split('~').next().unwrap_or(&profile.name);
+        self.meter.assign(&label, declared);
         let cost = self.read_cost(&place);
         let put_fee = self
             .catalog
@@ -302,15 +310,18 @@ impl Router {
             put_fee,
         ));
         match &self.cache {
-            Some(cache) => Arc::new(CachedStore::new(
-                metered,
-                Arc::clone(cache),
-                profile_base(profile).to_string(),
-                immutable,
-                cost,
-                Arc::clone(&self.meter),
-                label,
-            )),
+            Some(cache) => {
+                let store = CachedStore::new(
+                    metered,
+                    Arc::clone(cache),
+                    profile_base(profile).to_string(),
+                    immutable,
+                    cost,
+                    Arc::clone(&self.meter),
+                    label,
+                );
+                Arc::new(if cached { store } else { store.writes_only() })
+            }
             None => metered,
         }
     }
@@ -378,7 +389,13 @@ impl Router {
             // environment's; other environments place the dataset elsewhere.
             self.mirrored_target(id, profile, store, key_root, m)?
         } else {
-            let wrapped = self.wrap(Arc::clone(&store), profile, id.to_string(), ds.immutable);
+            let wrapped = self.wrap(
+                Arc::clone(&store),
+                profile,
+                id.to_string(),
+                ds.immutable,
+                true,
+            );
             let mut t = Target::new(
                 Namespace::Lake(id.clone()),
                 Some(profile.name.clone()),
@@ -484,6 +501,14 @@ impl Router {
 
     fn route_physical(&self, phys: &PhysicalUri, uri: StorageUri) -> Result<Route> {
         let ns_base = phys.with_key(Vec::new(), false);
+        let known = self
+            .physical_targets
+            .read()
+            .ok()
+            .and_then(|t| t.get(&ns_base).cloned());
+        if let Some(target) = known {
+            return Ok(Route { uri, target });
+        }
         let (profile, key_root, store, store_base) = match phys.scheme() {
             PhysicalScheme::File => (
                 None,
@@ -495,21 +520,26 @@ impl Router {
             ),
             scheme => match self.serving_profile(scheme, phys) {
                 Some((p, key_root)) => {
-                    // Accounted (and cached) as the physical store, under its profile.
+                    // Accounted as the physical store, under its profile. Its reads are not
+                    // cached (writes through mirrored and overlay datasets on the same profile
+                    // do not pass the cache, so a cached physical read could go stale after
+                    // them); its writes drop what the profile's datasets cached.
                     let base = self.profile_store(p)?;
-                    let wrapped = self.wrap(Arc::clone(&base), p, ns_base.to_string(), false);
+                    let wrapped =
+                        self.wrap(Arc::clone(&base), p, ns_base.to_string(), false, false);
                     let mut t = Target::new(
-                        Namespace::Physical(ns_base),
+                        Namespace::Physical(ns_base.clone()),
                         Some(p.name.clone()),
                         wrapped,
                         profile_base(p),
                         key_root,
                     );
                     t.base = base;
-                    return Ok(Route {
-                        target: Arc::new(t),
-                        uri,
-                    });
+                    let target = Arc::new(t);
+                    if let Ok(mut map) = self.physical_targets.write() {
+                        map.insert(ns_base, Arc::clone(&target));
+                    }
+                    return Ok(Route { target, uri });
                 }
                 None => {
                     let key = match scheme {

@@ -394,7 +394,10 @@ fn processes_share_one_cache_and_survive_kill_9() -> TestResult {
             .flatten()
             .flatten()
             .flat_map(|e| std::fs::read_dir(e.path()).into_iter().flatten().flatten())
-            .any(|f| f.file_name() != "meta.json")
+            .any(|f| {
+                let name = f.file_name().to_string_lossy().into_owned();
+                name != "meta.json" && !name.contains(".tmp.")
+            })
     };
     while !block_written() && victim.try_wait()?.is_none() {
         assert!(

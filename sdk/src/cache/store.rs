@@ -201,6 +201,9 @@ pub struct CachedStore {
     cost: ReadCost,
     meter: Arc<Meter>,
     dataset: String,
+    /// False: reads pass straight through and only writes touch the cache (they drop the
+    /// entries they overwrite).
+    keeps_reads: bool,
 }
 
 impl fmt::Display for CachedStore {
@@ -264,7 +267,15 @@ impl CachedStore {
             cost,
             meter,
             dataset,
+            keeps_reads: true,
         }
+    }
+
+    /// A wrapper whose reads pass straight through (nothing is cached) while its writes still
+    /// drop the cached entries they overwrite.
+    pub(crate) fn writes_only(mut self) -> Self {
+        self.keeps_reads = false;
+        self
     }
 
     fn key(&self, location: &Path) -> String {
@@ -583,7 +594,8 @@ impl ObjectStore for CachedStore {
             || options.if_modified_since.is_some()
             || options.if_unmodified_since.is_some()
             || options.version.is_some();
-        if options.head || conditional {
+        // What the cache would not keep (same-region data, by default) streams straight through.
+        if options.head || conditional || !self.keeps_reads || !self.cacheable() {
             return self.inner.get_opts(location, options).await;
         }
         let key = self.key(location);
@@ -622,6 +634,10 @@ impl ObjectStore for CachedStore {
     }
 
     async fn get_ranges(&self, location: &Path, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
+        if !self.keeps_reads || !self.cacheable() {
+            // The inner store coalesces nearby ranges into fewer requests.
+            return self.inner.get_ranges(location, ranges).await;
+        }
         // Each range goes through the cache on its own (hits cost no request); misses are
         // fetched concurrently rather than one after another.
         futures::future::try_join_all(ranges.iter().map(|r| async move {

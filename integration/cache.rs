@@ -361,8 +361,7 @@ async fn the_size_bound_holds_while_objects_come_and_go() -> TestResult {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn physical_uris_into_a_profile_are_accounted_per_profile_and_never_read_stale() -> TestResult
-{
+async fn physical_uris_into_a_profile_share_its_cache_and_accounting() -> TestResult {
     let Some(s) = servers() else { return Ok(()) };
     let dir = tempfile::tempdir()?;
     let run = run_id();
@@ -371,37 +370,39 @@ async fn physical_uris_into_a_profile_are_accounted_per_profile_and_never_read_s
     let data = lakeroute::conformance::pattern(MIB + 3, 5);
     let logical = "lake://it/hot/v1/both.bin";
     lake.put(logical, data.clone().into()).await?;
-    assert_eq!(lake.get(logical).await?, data, "cached by the dataset");
-    // The same object by its bucket: served by the s3 profile, so accounted under it. Its
-    // reads are not cached (they go to the server), and its writes drop the dataset's entry.
+    // The same object by its bucket: served by the s3 profile, so accounted under it and read
+    // through the same cache entry as the dataset's URI.
     let physical = format!("s3://lakeroute-it/cache/{run}/hot/both.bin");
     let key = format!("cache/{run}/hot/both.bin");
     let gets = moto_requests("GET", &key);
     assert_eq!(lake.get(&physical).await?, data);
+    assert_eq!(lake.get(&physical).await?, data);
+    assert_eq!(lake.get(logical).await?, data);
     assert_eq!(
         moto_requests("GET", &key),
         gets + 1,
-        "physical reads go to the server"
+        "one GET: the other reads, by either name, are hits"
     );
+    // An overwrite by one name is never read back stale by the other (entries fresh for 1 h).
     let newer = lakeroute::conformance::pattern(MIB + 3, 6);
     lake.put(&physical, newer.clone().into()).await?;
-    assert_eq!(
-        lake.get(logical).await?,
-        newer,
-        "a physical overwrite is never read back stale through the dataset (fresh for 1 h)"
-    );
+    assert_eq!(lake.get(logical).await?, newer);
+    lake.put(logical, data.clone().into()).await?;
+    assert_eq!(lake.get(&physical).await?, data);
 
     let st = lake.stats();
     let phys = st.by_dataset["s3://lakeroute-it"];
-    assert_eq!(phys.requests, 2, "{phys:?}");
-    assert_eq!(phys.bytes_remote, data.len() as u64);
-    assert_eq!(phys.bytes_written, newer.len() as u64);
-    assert!(phys.dollars_spent > 0.0, "{phys:?}");
+    assert_eq!((phys.cache_misses, phys.cache_hits), (2, 1), "{phys:?}");
+    assert!(
+        phys.dollars_spent > 0.0 && phys.dollars_avoided > 0.0,
+        "{phys:?}"
+    );
     let ds = st.by_dataset["it/hot/v1"];
     let profile = st.by_profile["s3"];
     assert_eq!(profile.requests, phys.requests + ds.requests);
     assert_eq!(profile.bytes_remote, phys.bytes_remote + ds.bytes_remote);
-    assert_eq!(profile.bytes_written, 2 * data.len() as u64, "{profile:?}");
+    assert_eq!(profile.bytes_cached, phys.bytes_cached + ds.bytes_cached);
+    assert_eq!(profile.bytes_written, 3 * data.len() as u64, "{profile:?}");
     assert_eq!(st.by_profile.len(), 1, "{:?}", st.by_profile.keys());
     lake.delete_prefix("lake://it/hot/v1/").await?;
     Ok(())

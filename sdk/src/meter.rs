@@ -154,9 +154,9 @@ pub struct Budget {
 /// The shared accounting of one lake.
 #[derive(Debug, Default)]
 pub struct Meter {
-    counters: Mutex<BTreeMap<String, Counters>>,
-    /// The storage profile of each dataset or physical store that has counters.
-    profiles: Mutex<BTreeMap<String, String>>,
+    /// By dataset (or physical store) and storage profile: a mirrored or overlay dataset reads
+    /// and writes through two profiles.
+    counters: Mutex<BTreeMap<(String, String), Counters>>,
     budget: Budget,
 }
 
@@ -164,21 +164,24 @@ impl Meter {
     pub(crate) fn new(budget: Budget) -> Self {
         Self {
             counters: Mutex::default(),
-            profiles: Mutex::default(),
             budget,
         }
     }
 
-    pub(crate) fn record(&self, dataset: &str, f: impl FnOnce(&mut Counters)) {
+    pub(crate) fn record(&self, dataset: &str, profile: &str, f: impl FnOnce(&mut Counters)) {
         let mut map = self
             .counters
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        f(map.entry(dataset.to_string()).or_default());
-        let c = map.get(dataset).copied().unwrap_or_default();
+        let c = map
+            .entry((dataset.to_string(), profile.to_string()))
+            .or_default();
+        f(c);
+        let c = *c;
         tracing::debug!(
             target: "lakeroute::metrics",
             dataset,
+            profile,
             requests = c.requests,
             bytes_remote = c.bytes_remote,
             bytes_cached = c.bytes_cached,
@@ -194,23 +197,13 @@ impl Meter {
             .counters
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let profiles = self
-            .profiles
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mut total = Counters::default();
-        let mut by_profile: BTreeMap<String, Counters> = BTreeMap::new();
-        for (label, c) in map.iter() {
-            total.add(c);
-            if let Some(profile) = profiles.get(label) {
-                by_profile.entry(profile.clone()).or_default().add(c);
-            }
+        let mut stats = Stats::default();
+        for ((dataset, profile), c) in map.iter() {
+            stats.total.add(c);
+            stats.by_dataset.entry(dataset.clone()).or_default().add(c);
+            stats.by_profile.entry(profile.clone()).or_default().add(c);
         }
-        Stats {
-            by_dataset: map.clone(),
-            by_profile,
-            total,
-        }
+        stats
     }
 
     /// Everything together (what [`Meter::stats`] gives as `total`, without the tables).
@@ -224,18 +217,6 @@ impl Meter {
             total.add(c);
         }
         total
-    }
-
-    /// Records that `label`'s counters (a dataset or physical store) belong to storage profile
-    /// `profile`.
-    pub(crate) fn assign(&self, label: &str, profile: &str) {
-        let mut profiles = self
-            .profiles
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if profiles.get(label).map(String::as_str) != Some(profile) {
-            profiles.insert(label.to_string(), profile.to_string());
-        }
     }
 
     /// Fails when reading `bytes` more at `per_byte` dollars would exceed the budget.
@@ -270,6 +251,29 @@ impl Meter {
     }
 }
 
+/// Where a wrapper's counters go: one lake's meter, under a dataset (or physical store) and the
+/// storage profile whose store the wrapper reads and writes.
+#[derive(Debug, Clone)]
+pub(crate) struct Account {
+    meter: Arc<Meter>,
+    dataset: String,
+    profile: String,
+}
+
+impl Account {
+    pub(crate) fn new(meter: Arc<Meter>, dataset: String, profile: String) -> Self {
+        Self {
+            meter,
+            dataset,
+            profile,
+        }
+    }
+
+    pub(crate) fn record(&self, f: impl FnOnce(&mut Counters)) {
+        self.meter.record(&self.dataset, &self.profile, f);
+    }
+}
+
 /// What a read from one place costs: egress per byte and the request fee.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct ReadCost {
@@ -290,8 +294,7 @@ impl ReadCost {
 #[derive(Debug)]
 pub struct MeteredStore {
     inner: Arc<dyn ObjectStore>,
-    meter: Arc<Meter>,
-    dataset: String,
+    account: Account,
     cost: ReadCost,
     write_fee: f64,
 }
@@ -299,22 +302,20 @@ pub struct MeteredStore {
 impl MeteredStore {
     pub(crate) fn new(
         inner: Arc<dyn ObjectStore>,
-        meter: Arc<Meter>,
-        dataset: String,
+        account: Account,
         cost: ReadCost,
         write_fee: f64,
     ) -> Self {
         Self {
             inner,
-            meter,
-            dataset,
+            account,
             cost,
             write_fee,
         }
     }
 
     fn count_request(&self) {
-        self.meter.record(&self.dataset, |c| {
+        self.account.record(|c| {
             c.requests += 1;
             c.dollars_spent += self.cost.per_request;
         });
@@ -345,7 +346,7 @@ impl ObjectStore for MeteredStore {
     ) -> Result<PutResult> {
         let n = payload.content_length() as u64;
         let r = self.inner.put_opts(location, payload, opts).await;
-        self.meter.record(&self.dataset, |c| {
+        self.account.record(|c| {
             c.requests += 1;
             c.dollars_spent += self.write_fee;
             if r.is_ok() {
@@ -366,7 +367,8 @@ impl ObjectStore for MeteredStore {
 
     async fn get_opts(&self, location: &Path, options: GetOptions) -> Result<GetResult> {
         if !options.head
-            && (self.meter.budget.bytes.is_some() || self.meter.budget.dollars.is_some())
+            && (self.account.meter.budget.bytes.is_some()
+                || self.account.meter.budget.dollars.is_some())
         {
             let bytes = match options.range.as_ref().and_then(range_len) {
                 Some(n) => n,
@@ -375,8 +377,9 @@ impl ObjectStore for MeteredStore {
                     self.inner.head(location).await?.size
                 }
             };
-            self.meter
-                .check_budget(&self.dataset, bytes, self.cost.of(bytes))
+            self.account
+                .meter
+                .check_budget(&self.account.dataset, bytes, self.cost.of(bytes))
                 .map_err(|e| object_store::Error::Generic {
                     store: "lakeroute",
                     source: Box::new(e),
@@ -384,7 +387,7 @@ impl ObjectStore for MeteredStore {
         }
         let r = self.inner.get_opts(location, options).await;
         let bytes = r.as_ref().map(|g| g.range.end - g.range.start).unwrap_or(0);
-        self.meter.record(&self.dataset, |c| {
+        self.account.record(|c| {
             c.requests += 1;
             c.bytes_remote += bytes;
             c.dollars_spent += self.cost.of(bytes);

@@ -14,7 +14,7 @@ use object_store::path::Path;
 use crate::cache::{Cache, CachedStore};
 use crate::catalog::{Catalog, Mirror, Provider, StorageProfile};
 use crate::error::{Error, Result};
-use crate::meter::{Meter, MeteredStore, ReadCost};
+use crate::meter::{Account, Meter, MeteredStore, ReadCost};
 use crate::mirror::{MirroredStore, Side};
 use crate::overlay::OverlayStore;
 use crate::pricing::Place;
@@ -276,15 +276,15 @@ impl Router {
         }
     }
 
-    /// Wraps a dataset's store with accounting and, when enabled, the cache (which keeps reads
-    /// only when `cached`; writes always drop the entries they overwrite).
+    /// Wraps a store with accounting (under `label` and the profile) and, when enabled, the
+    /// cache. Every route into a profile's store reads and writes through such a wrapper, so a
+    /// write by one name drops what the cache holds for all of them.
     fn wrap(
         &self,
         store: Arc<dyn ObjectStore>,
         profile: &StorageProfile,
         label: String,
         immutable: bool,
-        cached: bool,
     ) -> Arc<dyn ObjectStore> {
         let place = Place {
             provider: profile.effective_provider(),
@@ -293,7 +293,7 @@ impl Router {
         // Accounted under the declared profile: a role or managed identity a dataset adds to it
         // (`name~role`) is not another place.
         let declared = profile.name.split('~').next().unwrap_or(&profile.name);
-        self.meter.assign(&label, declared);
+        let account = Account::new(Arc::clone(&self.meter), label, declared.to_string());
         let cost = self.read_cost(&place);
         let put_fee = self
             .catalog
@@ -302,26 +302,17 @@ impl Router {
             .get(&place.provider)
             .copied()
             .unwrap_or(0.0);
-        let metered: Arc<dyn ObjectStore> = Arc::new(MeteredStore::new(
-            store,
-            Arc::clone(&self.meter),
-            label.clone(),
-            cost,
-            put_fee,
-        ));
+        let metered: Arc<dyn ObjectStore> =
+            Arc::new(MeteredStore::new(store, account.clone(), cost, put_fee));
         match &self.cache {
-            Some(cache) => {
-                let store = CachedStore::new(
-                    metered,
-                    Arc::clone(cache),
-                    profile_base(profile).to_string(),
-                    immutable,
-                    cost,
-                    Arc::clone(&self.meter),
-                    label,
-                );
-                Arc::new(if cached { store } else { store.writes_only() })
-            }
+            Some(cache) => Arc::new(CachedStore::new(
+                metered,
+                Arc::clone(cache),
+                profile_base(profile).to_string(),
+                immutable,
+                cost,
+                account,
+            )),
             None => metered,
         }
     }
@@ -387,15 +378,9 @@ impl Router {
         {
             // Mirrors are declared for the dataset's own location, which is the default
             // environment's; other environments place the dataset elsewhere.
-            self.mirrored_target(id, profile, store, key_root, m)?
+            self.mirrored_target(id, profile, store, key_root, m, ds.immutable)?
         } else {
-            let wrapped = self.wrap(
-                Arc::clone(&store),
-                profile,
-                id.to_string(),
-                ds.immutable,
-                true,
-            );
+            let wrapped = self.wrap(Arc::clone(&store), profile, id.to_string(), ds.immutable);
             let mut t = Target::new(
                 Namespace::Lake(id.clone()),
                 Some(profile.name.clone()),
@@ -432,9 +417,11 @@ impl Router {
                     location: rooted(p, root).to_string(),
                 })
             };
-        let child = side(store, profile, &key_root)?;
+        // Each side is accounted under its own profile and read through the cache.
+        let wrap = |store, p| self.wrap(store, p, id.to_string(), ds.immutable);
+        let child = side(wrap(store, profile), profile, &key_root)?;
         let parent = side(
-            self.profile_store(parent_profile)?,
+            wrap(self.profile_store(parent_profile)?, parent_profile),
             parent_profile,
             &parent_root,
         )?;
@@ -455,6 +442,7 @@ impl Router {
         primary_store: Arc<dyn ObjectStore>,
         primary_root: Vec<String>,
         m: &Mirror,
+        immutable: bool,
     ) -> Result<Target> {
         let shown = StorageUri::Lake(id.root_uri());
         let mirror_profile =
@@ -477,9 +465,12 @@ impl Router {
                     location: base.with_key(key, false).to_string(),
                 })
             };
-        let primary = side(primary_store, profile, &primary_root)?;
+        // Each side is accounted under its own profile and read through the cache, so a write
+        // to either side drops what the cache holds of it.
+        let wrap = |store, p| self.wrap(store, p, id.to_string(), immutable);
+        let primary = side(wrap(primary_store, profile), profile, &primary_root)?;
         let mirror = side(
-            self.profile_store(mirror_profile)?,
+            wrap(self.profile_store(mirror_profile)?, mirror_profile),
             mirror_profile,
             &mirror_root,
         )?;
@@ -520,13 +511,10 @@ impl Router {
             ),
             scheme => match self.serving_profile(scheme, phys) {
                 Some((p, key_root)) => {
-                    // Accounted as the physical store, under its profile. Its reads are not
-                    // cached (writes through mirrored and overlay datasets on the same profile
-                    // do not pass the cache, so a cached physical read could go stale after
-                    // them); its writes drop what the profile's datasets cached.
+                    // Accounted as the physical store, under its profile, and read through the
+                    // cache: one entry, whichever name reads it.
                     let base = self.profile_store(p)?;
-                    let wrapped =
-                        self.wrap(Arc::clone(&base), p, ns_base.to_string(), false, false);
+                    let wrapped = self.wrap(Arc::clone(&base), p, ns_base.to_string(), false);
                     let mut t = Target::new(
                         Namespace::Physical(ns_base.clone()),
                         Some(p.name.clone()),

@@ -34,7 +34,7 @@ use object_store::{
 
 use super::disk::{Disk, Meta, fnv};
 use super::policy::{Access, CostAwarePolicy};
-use crate::meter::{Meter, ReadCost};
+use crate::meter::{Account, ReadCost};
 
 /// When cached entries are checked against the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -199,11 +199,7 @@ pub struct CachedStore {
     identity: String,
     immutable: bool,
     cost: ReadCost,
-    meter: Arc<Meter>,
-    dataset: String,
-    /// False: reads pass straight through and only writes touch the cache (they drop the
-    /// entries they overwrite).
-    keeps_reads: bool,
+    account: Account,
 }
 
 impl fmt::Display for CachedStore {
@@ -256,8 +252,7 @@ impl CachedStore {
         identity: String,
         immutable: bool,
         cost: ReadCost,
-        meter: Arc<Meter>,
-        dataset: String,
+        account: Account,
     ) -> Self {
         Self {
             inner,
@@ -265,17 +260,8 @@ impl CachedStore {
             identity,
             immutable,
             cost,
-            meter,
-            dataset,
-            keeps_reads: true,
+            account,
         }
-    }
-
-    /// A wrapper whose reads pass straight through (nothing is cached) while its writes still
-    /// drop the cached entries they overwrite.
-    pub(crate) fn writes_only(mut self) -> Self {
-        self.keeps_reads = false;
-        self
     }
 
     fn key(&self, location: &Path) -> String {
@@ -319,7 +305,7 @@ impl CachedStore {
 
     fn record(&self, hit: bool, bytes: u64) {
         let avoided = self.cost.of(bytes);
-        self.meter.record(&self.dataset, |c| {
+        self.account.record(|c| {
             if hit {
                 c.cache_hits += 1;
                 c.bytes_cached += bytes;
@@ -595,7 +581,7 @@ impl ObjectStore for CachedStore {
             || options.if_unmodified_since.is_some()
             || options.version.is_some();
         // What the cache would not keep (same-region data, by default) streams straight through.
-        if options.head || conditional || !self.keeps_reads || !self.cacheable() {
+        if options.head || conditional || !self.cacheable() {
             return self.inner.get_opts(location, options).await;
         }
         let key = self.key(location);
@@ -634,7 +620,7 @@ impl ObjectStore for CachedStore {
     }
 
     async fn get_ranges(&self, location: &Path, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
-        if !self.keeps_reads || !self.cacheable() {
+        if !self.cacheable() {
             // The inner store coalesces nearby ranges into fewer requests.
             return self.inner.get_ranges(location, ranges).await;
         }

@@ -116,18 +116,19 @@ impl Stats {
                 dollars_avoided: f("dollars_avoided"),
             }
         };
-        let table = |v: &Value| -> BTreeMap<String, Counters> {
-            v.as_object()
-                .into_iter()
-                .flatten()
-                .map(|(k, c)| (k.clone(), counters(c)))
-                .collect()
+        let table = |v: &Value| -> Option<BTreeMap<String, Counters>> {
+            Some(
+                v.as_object()?
+                    .iter()
+                    .map(|(k, c)| (k.clone(), counters(c)))
+                    .collect(),
+            )
         };
         Some(Stats {
             total: counters(v.get("total")?),
-            by_dataset: table(v.get("by_dataset")?),
+            by_dataset: table(v.get("by_dataset")?)?,
             // Absent in what earlier versions saved.
-            by_profile: v.get("by_profile").map(table).unwrap_or_default(),
+            by_profile: v.get("by_profile").and_then(table).unwrap_or_default(),
         })
     }
 
@@ -272,6 +273,16 @@ impl Account {
     pub(crate) fn record(&self, f: impl FnOnce(&mut Counters)) {
         self.meter.record(&self.dataset, &self.profile, f);
     }
+
+    /// Whether reads are checked against an egress budget.
+    fn budgeted(&self) -> bool {
+        self.meter.budget.bytes.is_some() || self.meter.budget.dollars.is_some()
+    }
+
+    /// Fails when reading `bytes` more for `dollars` would exceed the budget.
+    fn check_budget(&self, bytes: u64, dollars: f64) -> std::result::Result<(), Error> {
+        self.meter.check_budget(&self.dataset, bytes, dollars)
+    }
 }
 
 /// What a read from one place costs: egress per byte and the request fee.
@@ -366,10 +377,7 @@ impl ObjectStore for MeteredStore {
     }
 
     async fn get_opts(&self, location: &Path, options: GetOptions) -> Result<GetResult> {
-        if !options.head
-            && (self.account.meter.budget.bytes.is_some()
-                || self.account.meter.budget.dollars.is_some())
-        {
+        if !options.head && self.account.budgeted() {
             let bytes = match options.range.as_ref().and_then(range_len) {
                 Some(n) => n,
                 None => {
@@ -378,8 +386,7 @@ impl ObjectStore for MeteredStore {
                 }
             };
             self.account
-                .meter
-                .check_budget(&self.account.dataset, bytes, self.cost.of(bytes))
+                .check_budget(bytes, self.cost.of(bytes))
                 .map_err(|e| object_store::Error::Generic {
                     store: "lakeroute",
                     source: Box::new(e),

@@ -291,9 +291,12 @@ impl Router {
             region: profile.region.clone(),
         };
         // Accounted under the declared profile: a role or managed identity a dataset adds to it
-        // (`name~role`) is not another place.
-        let declared = profile.name.split('~').next().unwrap_or(&profile.name);
-        let account = Account::new(Arc::clone(&self.meter), label, declared.to_string());
+        // is not another place.
+        let account = Account::new(
+            Arc::clone(&self.meter),
+            label,
+            profile.declared_name().to_string(),
+        );
         let cost = self.read_cost(&place);
         let put_fee = self
             .catalog
@@ -380,21 +383,44 @@ impl Router {
             // environment's; other environments place the dataset elsewhere.
             self.mirrored_target(id, profile, store, key_root, m, ds.immutable)?
         } else {
-            let wrapped = self.wrap(Arc::clone(&store), profile, id.to_string(), ds.immutable);
-            let mut t = Target::new(
+            self.wrapped_target(
                 Namespace::Lake(id.clone()),
-                Some(profile.name.clone()),
-                wrapped,
-                profile_base(profile),
+                profile,
+                store,
                 key_root,
-            );
-            t.base = store;
-            t
+                ds.immutable,
+            )
         };
         if env_settings.is_some_and(|e| e.read_only) {
             target.read_only = env.map(str::to_string);
         }
         Ok(target)
+    }
+
+    /// A target on one profile's store, under the accounting and cache wrappers (labelled by
+    /// the namespace: the dataset, or the physical store), whose base is the bare store.
+    fn wrapped_target(
+        &self,
+        namespace: Namespace,
+        profile: &StorageProfile,
+        store: Arc<dyn ObjectStore>,
+        key_root: Vec<String>,
+        immutable: bool,
+    ) -> Target {
+        let label = match &namespace {
+            Namespace::Lake(id) => id.to_string(),
+            Namespace::Physical(base) => base.to_string(),
+        };
+        let wrapped = self.wrap(Arc::clone(&store), profile, label, immutable);
+        let mut t = Target::new(
+            namespace,
+            Some(profile.name.clone()),
+            wrapped,
+            profile_base(profile),
+            key_root,
+        );
+        t.base = store;
+        t
     }
 
     /// An overlay environment routes to an [`OverlayStore`] over the parent's location.
@@ -513,16 +539,9 @@ impl Router {
                 Some((p, key_root)) => {
                     // Accounted as the physical store, under its profile, and read through the
                     // cache: one entry, whichever name reads it.
-                    let base = self.profile_store(p)?;
-                    let wrapped = self.wrap(Arc::clone(&base), p, ns_base.to_string(), false);
-                    let mut t = Target::new(
-                        Namespace::Physical(ns_base.clone()),
-                        Some(p.name.clone()),
-                        wrapped,
-                        profile_base(p),
-                        key_root,
-                    );
-                    t.base = base;
+                    let namespace = Namespace::Physical(ns_base.clone());
+                    let t =
+                        self.wrapped_target(namespace, p, self.profile_store(p)?, key_root, false);
                     let target = Arc::new(t);
                     if let Ok(mut map) = self.physical_targets.write() {
                         map.insert(ns_base, Arc::clone(&target));

@@ -376,7 +376,7 @@ impl Catalog {
                 _ => return Ok((profile, root)),
             };
             identity.client_id = Some(client_id.to_string());
-            profile.name = format!("{}~{client_id}", profile.name);
+            profile.name = format!("{}{}{client_id}", profile.name, profile::IDENTITY_SEPARATOR);
             profile.credentials = Credentials::AzureChain(identity);
             return Ok((profile, root));
         }
@@ -388,7 +388,12 @@ impl Catalog {
                 Credentials::Ambient => None,
                 _ => return Ok((profile, root)),
             };
-            profile.name = format!("{}~{}", profile.name, role.role_arn);
+            profile.name = format!(
+                "{}{}{}",
+                profile.name,
+                profile::IDENTITY_SEPARATOR,
+                role.role_arn
+            );
             profile.credentials = Credentials::AwsChain {
                 profile: aws_profile,
                 role: Some(role.clone()),

@@ -178,7 +178,20 @@ pub struct StorageProfile {
     pub declared_at: (PathBuf, usize),
 }
 
+/// Joins a declared profile's name and the identity a dataset adds to it (a role or a managed
+/// identity's client id): `name~identity` is the effective profile's name.
+pub(crate) const IDENTITY_SEPARATOR: char = '~';
+
 impl StorageProfile {
+    /// The name of the declared profile this one derives from: an effective profile that adds
+    /// a dataset's role or managed identity (`name~identity`) is still the same place.
+    pub fn declared_name(&self) -> &str {
+        self.name
+            .split(IDENTITY_SEPARATOR)
+            .next()
+            .unwrap_or(&self.name)
+    }
+
     /// The cloud this profile stands for: its provider, or what it emulates.
     pub fn effective_provider(&self) -> Provider {
         self.emulates.unwrap_or(self.provider)

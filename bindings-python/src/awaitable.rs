@@ -2,20 +2,35 @@
 //!
 //! pyo3-async-runtimes hands every finished future to tokio's blocking pool, which takes the GIL
 //! and passes the result to the event loop: a thread wake-up and a GIL acquisition per request,
-//! a large share of a small GET's client CPU. Here finished futures go down a channel to one
-//! completion thread, which takes the GIL once for each batch that has piled up and passes every
-//! result to its event loop with `call_soon_threadsafe`. Cancelling the awaitable drops the Rust
-//! future; a panic in it becomes a `RuntimeError` on the awaitable.
+//! a large share of a small GET's client CPU. Here a finished future never takes the GIL: it
+//! joins its event loop's queue of ready results and, if that queue was empty, writes one byte
+//! to a socket the loop watches (`loop.add_reader`). The loop's own thread then drains the whole
+//! queue in one callback, setting each asyncio future's result directly: one wake-up per batch,
+//! no other thread contending for the GIL, no `call_soon_threadsafe` per result. Cancelling the
+//! awaitable drops the Rust future; a panic in it becomes a `RuntimeError` on the awaitable.
 //!
-//! At interpreter exit, a thread that asks for the GIL once finalization has begun is ended
-//! with a forced unwind, which aborts a Rust thread (`FATAL: exception not rethrown`, exit
-//! status 134). Python switches the GIL between threads in the middle of Python code, so the
-//! completion thread can lose it halfway through a batch, after the batch's last result let the
-//! main thread finish. An `atexit` hook therefore closes a gate: it waits (without the GIL) for
-//! a batch in progress to finish, and later batches are left undelivered (nobody can await them).
+//! Event loops that cannot watch a socket (Windows' proactor loop) get their results from one
+//! completion thread instead, which takes the GIL once for each batch that has piled up and
+//! passes every result to its loop with `call_soon_threadsafe`. At interpreter exit, a thread
+//! that asks for the GIL once finalization has begun is ended with a forced unwind, which aborts
+//! a Rust thread (`FATAL: exception not rethrown`, exit status 134). Python switches the GIL
+//! between threads in the middle of Python code, so that thread can lose it halfway through a
+//! batch, after the batch's last result let the main thread finish. An `atexit` hook therefore
+//! closes a gate: it waits (without the GIL) for a batch in progress to finish, and later
+//! batches are left undelivered (nobody can await them).
 
+#[cfg(unix)]
+use std::cell::RefCell;
 use std::future::Future;
+#[cfg(unix)]
+use std::io::{Read, Write};
+#[cfg(unix)]
+use std::os::fd::AsRawFd;
+#[cfg(unix)]
+use std::os::unix::net::UnixStream;
 use std::panic::AssertUnwindSafe;
+#[cfg(unix)]
+use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Condvar, Mutex, OnceLock};
 
@@ -58,6 +73,7 @@ where
             tx: Mutex::new(Some(cancel_tx)),
         },),
     )?;
+    let route = route_for(&event_loop);
     let completion = (event_loop.unbind(), future.clone().unbind());
     pyo3_async_runtimes::tokio::get_runtime().spawn(async move {
         let run = AssertUnwindSafe(fut).catch_unwind();
@@ -82,15 +98,143 @@ where
             }
         };
         let (event_loop, future) = completion;
-        if let Some(tx) = completer() {
-            let _ = tx.send(Completion {
-                event_loop,
-                future,
-                result,
-            });
+        match route {
+            #[cfg(unix)]
+            Route::Reader(queue) => queue.push(future, result),
+            Route::Thread => {
+                if let Some(tx) = completer() {
+                    let _ = tx.send(Completion {
+                        event_loop,
+                        future,
+                        result,
+                    });
+                }
+            }
         }
     });
     Ok(future)
+}
+
+/// How results reach an event loop.
+#[derive(Clone)]
+enum Route {
+    /// Through its ready queue and the socket it watches.
+    #[cfg(unix)]
+    Reader(Arc<ReadyQueue>),
+    /// Through the completion thread (the loop cannot watch a socket).
+    Thread,
+}
+
+#[cfg(unix)]
+thread_local! {
+    /// The event loop this thread last ran, and how results reach it: a thread runs one loop
+    /// at a time, so the lookup is an identity check (a new loop, from a later `asyncio.run`,
+    /// gets its own queue).
+    static ROUTE: RefCell<Option<(Py<PyAny>, Route)>> = const { RefCell::new(None) };
+}
+
+#[cfg(unix)]
+fn route_for(event_loop: &Bound<'_, PyAny>) -> Route {
+    ROUTE.with(|cell| {
+        let mut cached = cell.borrow_mut();
+        if let Some((known, route)) = cached.as_ref()
+            && known.bind(event_loop.py()).is(event_loop)
+        {
+            return route.clone();
+        }
+        let route = ReadyQueue::watch(event_loop).map_or(Route::Thread, Route::Reader);
+        *cached = Some((event_loop.clone().unbind(), route.clone()));
+        route
+    })
+}
+
+/// Without Unix sockets, every loop gets its results through the completion thread.
+#[cfg(not(unix))]
+fn route_for(_: &Bound<'_, PyAny>) -> Route {
+    Route::Thread
+}
+
+/// Finished results waiting for their event loop's thread, and the socket pair that wakes it.
+#[cfg(unix)]
+struct ReadyQueue {
+    ready: Mutex<Vec<(Py<PyAny>, Deliver)>>,
+    /// Written (one byte) when the queue stops being empty.
+    wake: UnixStream,
+    /// Watched by the loop; drained before each delivery.
+    watched: UnixStream,
+}
+
+#[cfg(unix)]
+impl ReadyQueue {
+    /// A queue whose socket `event_loop` watches; `None` when it cannot (no `add_reader`).
+    fn watch(event_loop: &Bound<'_, PyAny>) -> Option<Arc<Self>> {
+        let (wake, watched) = UnixStream::pair().ok()?;
+        wake.set_nonblocking(true).ok()?;
+        watched.set_nonblocking(true).ok()?;
+        let queue = Arc::new(Self {
+            ready: Mutex::new(Vec::new()),
+            wake,
+            watched,
+        });
+        let fd = queue.watched.as_raw_fd();
+        let deliver = Deliverer {
+            queue: Arc::clone(&queue),
+        };
+        event_loop
+            .call_method1("add_reader", (fd, deliver))
+            .ok()
+            .map(|_| queue)
+    }
+
+    /// Called on a runtime thread, without the GIL.
+    fn push(&self, future: Py<PyAny>, result: Deliver) {
+        let was_empty = {
+            let mut ready = self
+                .ready
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            ready.push((future, result));
+            ready.len() == 1
+        };
+        // The loop drains the socket before it takes the queue, so a result pushed after it
+        // took the queue finds it empty and wakes the loop again. A full socket (it cannot be,
+        // with one byte per batch) already wakes the loop.
+        if was_empty {
+            let _ = (&self.wake).write(&[1]);
+        }
+    }
+}
+
+/// The reader callback: delivers every ready result, on the loop's thread.
+#[cfg(unix)]
+#[pyclass(frozen)]
+struct Deliverer {
+    queue: Arc<ReadyQueue>,
+}
+
+#[cfg(unix)]
+#[pymethods]
+impl Deliverer {
+    fn __call__(&self, py: Python<'_>) {
+        let mut sink = [0u8; 64];
+        while matches!((&self.queue.watched).read(&mut sink), Ok(n) if n > 0) {}
+        let batch = std::mem::take(
+            &mut *self
+                .queue
+                .ready
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        for (future, result) in batch {
+            let future = future.bind(py);
+            let outcome = match result(py) {
+                Ok(v) => (true, v.into_bound(py)),
+                Err(e) => (false, e.into_value(py).into_bound(py).into_any()),
+            };
+            // One result that cannot be set (its awaitable is gone) must not hold up the rest.
+            let _ = settle(future, outcome.0, &outcome.1);
+        }
+    }
 }
 
 /// Tells the Rust side that the awaitable is done (cancelled, or given its result).

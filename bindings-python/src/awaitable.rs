@@ -6,8 +6,10 @@
 //! joins its event loop's queue of ready results and, if that queue was empty, writes one byte
 //! to a socket the loop watches (`loop.add_reader`). The loop's own thread then drains the whole
 //! queue in one callback, setting each asyncio future's result directly: one wake-up per batch,
-//! no other thread contending for the GIL, no `call_soon_threadsafe` per result. Cancelling the
-//! awaitable drops the Rust future; a panic in it becomes a `RuntimeError` on the awaitable.
+//! no other thread contending for the GIL, no `call_soon_threadsafe` per result. Errors become
+//! Python exceptions there too, on the loop's thread. Cancelling the awaitable drops the Rust
+//! future; a panic in it becomes a `RuntimeError` on the awaitable. (One thing still needs the
+//! GIL on a runtime thread: releasing the view of a caller's buffer a zero-copy `put` held.)
 //!
 //! Event loops that cannot watch a socket (Windows' proactor loop) get their results from one
 //! completion thread instead, which takes the GIL once for each batch that has piled up and
@@ -19,8 +21,6 @@
 //! closes a gate: it waits (without the GIL) for a batch in progress to finish, and later
 //! batches are left undelivered (nobody can await them).
 
-#[cfg(unix)]
-use std::cell::RefCell;
 use std::future::Future;
 #[cfg(unix)]
 use std::io::{Read, Write};
@@ -50,13 +50,17 @@ struct Completion {
     result: Deliver,
 }
 
-/// Runs `fut` on the shared runtime; returns an asyncio future of the running loop.
-pub(crate) fn spawn<'py, T>(
+/// Runs `fut` on the shared runtime; returns an asyncio future of the running loop. Its error,
+/// if any, becomes a Python exception through `convert` where the result is delivered, with the
+/// GIL held: a runtime thread never asks for the GIL (at interpreter exit that aborts it).
+pub(crate) fn spawn<'py, T, E>(
     py: Python<'py>,
-    fut: impl Future<Output = PyResult<T>> + Send + 'static,
+    fut: impl Future<Output = Result<T, E>> + Send + 'static,
+    convert: fn(E) -> PyErr,
 ) -> PyResult<Bound<'py, PyAny>>
 where
     T: for<'a> IntoPyObject<'a> + Send + 'static,
+    E: Send + 'static,
 {
     static GET_RUNNING_LOOP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
     let event_loop = GET_RUNNING_LOOP
@@ -73,8 +77,8 @@ where
             tx: Mutex::new(Some(cancel_tx)),
         },),
     )?;
-    let route = route_for(&event_loop);
-    let completion = (event_loop.unbind(), future.clone().unbind());
+    let route = route_for(&event_loop)?;
+    let awaited = future.clone().unbind();
     pyo3_async_runtimes::tokio::get_runtime().spawn(async move {
         let run = AssertUnwindSafe(fut).catch_unwind();
         let outcome = match select(Box::pin(run), cancel_rx).await {
@@ -83,7 +87,7 @@ where
             Either::Right(_) => return,
         };
         let result: Deliver = match outcome {
-            Ok(result) => Box::new(move |py| result.and_then(|v| v.into_py_any(py))),
+            Ok(result) => Box::new(move |py| result.map_err(convert)?.into_py_any(py)),
             Err(panic) => {
                 let what = panic
                     .downcast_ref::<&str>()
@@ -97,15 +101,14 @@ where
                 })
             }
         };
-        let (event_loop, future) = completion;
         match route {
             #[cfg(unix)]
-            Route::Reader(queue) => queue.push(future, result),
-            Route::Thread => {
+            Route::Reader(queue) => queue.push(awaited, result),
+            Route::Thread(event_loop) => {
                 if let Some(tx) = completer() {
                     let _ = tx.send(Completion {
                         event_loop,
-                        future,
+                        future: awaited,
                         result,
                     });
                 }
@@ -116,42 +119,56 @@ where
 }
 
 /// How results reach an event loop.
-#[derive(Clone)]
 enum Route {
     /// Through its ready queue and the socket it watches.
     #[cfg(unix)]
     Reader(Arc<ReadyQueue>),
     /// Through the completion thread (the loop cannot watch a socket).
-    Thread,
+    Thread(Py<PyAny>),
 }
 
+/// How results reach `event_loop`: its ready queue, made (and its socket watched) on its first
+/// awaitable. Loops are looked up in a weak dictionary, so a loop run again later (or from
+/// another thread) keeps its one queue, and a loop that is gone takes its entry with it; the
+/// loop's selector holds the queue's reader, so closing the loop frees the sockets.
 #[cfg(unix)]
-thread_local! {
-    /// The event loop this thread last ran, and how results reach it: a thread runs one loop
-    /// at a time, so the lookup is an identity check (a new loop, from a later `asyncio.run`,
-    /// gets its own queue).
-    static ROUTE: RefCell<Option<(Py<PyAny>, Route)>> = const { RefCell::new(None) };
-}
-
-#[cfg(unix)]
-fn route_for(event_loop: &Bound<'_, PyAny>) -> Route {
-    ROUTE.with(|cell| {
-        let mut cached = cell.borrow_mut();
-        if let Some((known, route)) = cached.as_ref()
-            && known.bind(event_loop.py()).is(event_loop)
-        {
-            return route.clone();
+fn route_for(event_loop: &Bound<'_, PyAny>) -> PyResult<Route> {
+    let py = event_loop.py();
+    static ROUTES: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    let routes = ROUTES
+        .get_or_try_init(py, || {
+            Ok::<_, PyErr>(
+                py.import("weakref")?
+                    .call_method0("WeakKeyDictionary")?
+                    .unbind(),
+            )
+        })?
+        .bind(py);
+    let known = routes.call_method1("get", (event_loop,))?;
+    if let Ok(reader) = known.cast::<Deliverer>() {
+        return Ok(Route::Reader(Arc::clone(&reader.get().queue)));
+    }
+    if !known.is_none() {
+        return Ok(Route::Thread(event_loop.clone().unbind()));
+    }
+    let route = match ReadyQueue::watch(event_loop) {
+        Some(reader) => {
+            let queue = Arc::clone(&reader.get().queue);
+            routes.set_item(event_loop, reader)?;
+            Route::Reader(queue)
         }
-        let route = ReadyQueue::watch(event_loop).map_or(Route::Thread, Route::Reader);
-        *cached = Some((event_loop.clone().unbind(), route.clone()));
-        route
-    })
+        None => {
+            routes.set_item(event_loop, false)?;
+            Route::Thread(event_loop.clone().unbind())
+        }
+    };
+    Ok(route)
 }
 
 /// Without Unix sockets, every loop gets its results through the completion thread.
 #[cfg(not(unix))]
-fn route_for(_: &Bound<'_, PyAny>) -> Route {
-    Route::Thread
+fn route_for(event_loop: &Bound<'_, PyAny>) -> PyResult<Route> {
+    Ok(Route::Thread(event_loop.clone().unbind()))
 }
 
 /// Finished results waiting for their event loop's thread, and the socket pair that wakes it.
@@ -166,24 +183,28 @@ struct ReadyQueue {
 
 #[cfg(unix)]
 impl ReadyQueue {
-    /// A queue whose socket `event_loop` watches; `None` when it cannot (no `add_reader`).
-    fn watch(event_loop: &Bound<'_, PyAny>) -> Option<Arc<Self>> {
+    /// A queue whose socket `event_loop` watches, as the reader callback the loop holds;
+    /// `None` when the loop cannot watch it (no `add_reader`).
+    fn watch<'py>(event_loop: &Bound<'py, PyAny>) -> Option<Bound<'py, Deliverer>> {
         let (wake, watched) = UnixStream::pair().ok()?;
         wake.set_nonblocking(true).ok()?;
         watched.set_nonblocking(true).ok()?;
-        let queue = Arc::new(Self {
-            ready: Mutex::new(Vec::new()),
-            wake,
-            watched,
-        });
-        let fd = queue.watched.as_raw_fd();
-        let deliver = Deliverer {
-            queue: Arc::clone(&queue),
-        };
+        let fd = watched.as_raw_fd();
+        let reader = Bound::new(
+            event_loop.py(),
+            Deliverer {
+                queue: Arc::new(Self {
+                    ready: Mutex::new(Vec::new()),
+                    wake,
+                    watched,
+                }),
+            },
+        )
+        .ok()?;
         event_loop
-            .call_method1("add_reader", (fd, deliver))
+            .call_method1("add_reader", (fd, &reader))
             .ok()
-            .map(|_| queue)
+            .map(|_| reader)
     }
 
     /// Called on a runtime thread, without the GIL.
@@ -200,7 +221,16 @@ impl ReadyQueue {
         // took the queue finds it empty and wakes the loop again. A full socket (it cannot be,
         // with one byte per batch) already wakes the loop.
         if was_empty {
-            let _ = (&self.wake).write(&[1]);
+            loop {
+                match (&self.wake).write(&[1]) {
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) if e.kind() != std::io::ErrorKind::WouldBlock => {
+                        tracing::warn!(target: "lakeroute::python", error = %e, "cannot wake an asyncio event loop: results wait for its next wake-up");
+                    }
+                    _ => {}
+                }
+                break;
+            }
         }
     }
 }
@@ -215,7 +245,10 @@ struct Deliverer {
 #[cfg(unix)]
 #[pymethods]
 impl Deliverer {
-    fn __call__(&self, py: Python<'_>) {
+    /// Sets every ready result. An exception that is not an `Exception` (`KeyboardInterrupt`,
+    /// `SystemExit`) raised while a result is set is passed on, after the rest of the batch is
+    /// set, for the loop to raise.
+    fn __call__(&self, py: Python<'_>) -> PyResult<()> {
         let mut sink = [0u8; 64];
         while matches!((&self.queue.watched).read(&mut sink), Ok(n) if n > 0) {}
         let batch = std::mem::take(
@@ -225,15 +258,20 @@ impl Deliverer {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner),
         );
+        let mut interrupt = None;
         for (future, result) in batch {
-            let future = future.bind(py);
-            let outcome = match result(py) {
+            let (ok, value) = match result(py) {
                 Ok(v) => (true, v.into_bound(py)),
                 Err(e) => (false, e.into_value(py).into_bound(py).into_any()),
             };
-            // One result that cannot be set (its awaitable is gone) must not hold up the rest.
-            let _ = settle(future, outcome.0, &outcome.1);
+            // A result that cannot be set (its awaitable is gone) must not hold up the rest.
+            if let Err(e) = settle(future.bind(py), ok, &value)
+                && !e.is_instance_of::<pyo3::exceptions::PyException>(py)
+            {
+                interrupt.get_or_insert(e);
+            }
         }
+        interrupt.map_or(Ok(()), Err)
     }
 }
 

@@ -13,33 +13,39 @@ use crate::errors::to_py;
 use crate::json::Json;
 use crate::writer::PyWriter;
 
-/// Runs `fut` as a task on the shared runtime and waits for it with the GIL released.
+/// Runs `fut` as a task on the shared runtime and waits for it with the GIL released; its error
+/// becomes a Python exception through `convert` here, with the GIL (a runtime thread never asks
+/// for it).
 ///
 /// The task runs on the runtime's workers, where its sockets' readiness arrives: polled on the
 /// calling thread instead (`Runtime::block_on(fut)`), every chunk of a response body cost a
 /// wake-up across threads, and a 64 MiB GET took twice the time and three times the CPU of its
 /// `_async` twin. A panic in the task resumes here, as it did when it ran on this thread.
-pub(crate) fn block_on<T: Send + 'static>(
+pub(crate) fn block_on<T: Send + 'static, E: Send + 'static>(
     py: Python<'_>,
-    fut: impl Future<Output = PyResult<T>> + Send + 'static,
+    fut: impl Future<Output = Result<T, E>> + Send + 'static,
+    convert: fn(E) -> PyErr,
 ) -> PyResult<T> {
-    py.detach(|| {
+    // The task is spawned inside `block_on`, so a call from a runtime thread fails (tokio
+    // refuses to block one) before anything has started.
+    let joined = py.detach(|| {
         let runtime = pyo3_async_runtimes::tokio::get_runtime();
-        match runtime.block_on(runtime.spawn(fut)) {
-            Ok(result) => result,
-            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-            Err(e) => Err(pyo3::exceptions::PyRuntimeError::new_err(format!(
-                "lakeroute: the operation was cancelled: {e}"
-            ))),
-        }
-    })
+        runtime.block_on(async { runtime.spawn(fut).await })
+    });
+    match joined {
+        Ok(result) => result.map_err(convert),
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => Err(pyo3::exceptions::PyRuntimeError::new_err(format!(
+            "lakeroute: the operation was cancelled: {e}"
+        ))),
+    }
 }
 
 fn run<T: Send + 'static>(
     py: Python<'_>,
     fut: impl Future<Output = lakeroute::Result<T>> + Send + 'static,
 ) -> PyResult<T> {
-    block_on(py, async move { fut.await.map_err(to_py) })
+    block_on(py, fut, to_py)
 }
 
 fn spawn<T>(
@@ -49,7 +55,7 @@ fn spawn<T>(
 where
     T: for<'py> IntoPyObject<'py> + Send + 'static,
 {
-    crate::awaitable::spawn(py, async move { fut.await.map_err(to_py) })
+    crate::awaitable::spawn(py, fut, to_py)
 }
 
 fn info_json(o: &ObjectInfo) -> Value {

@@ -29,16 +29,34 @@ impl PyWriter {
     }
 }
 
-fn closed(uri: &str) -> PyErr {
-    PyValueError::new_err(format!("the writer for {uri} is closed"))
+/// Why a writer's call failed; it becomes a Python exception once the call is back on its
+/// Python thread (a runtime thread never asks for the GIL).
+enum Failure {
+    Closed(String),
+    Store(lakeroute::Error),
 }
 
-fn store_err(uri: &str, e: std::io::Error) -> PyErr {
+fn to_py_failure(f: Failure) -> PyErr {
+    match f {
+        Failure::Closed(uri) => PyValueError::new_err(format!("the writer for {uri} is closed")),
+        Failure::Store(e) => to_py(e),
+    }
+}
+
+fn closed(uri: &str) -> Failure {
+    Failure::Closed(uri.to_string())
+}
+
+fn store_err(uri: &str, e: lakeroute::object_store::Error) -> Failure {
+    Failure::Store(lakeroute::Error::from_store(uri, e))
+}
+
+fn io_err(uri: &str, e: std::io::Error) -> Failure {
     let source = lakeroute::object_store::Error::Generic {
         store: "lakeroute",
         source: Box::new(e),
     };
-    to_py(lakeroute::Error::from_store(uri, source))
+    store_err(uri, source)
 }
 
 #[pymethods]
@@ -50,50 +68,62 @@ impl PyWriter {
         let bytes = bytes::Bytes::copy_from_slice(data.as_ref());
         let n = bytes.len();
         let (inner, uri) = (Arc::clone(&self.inner), self.uri.clone());
-        block_on(py, async move {
-            let mut guard = inner.lock().await;
-            let w = guard.as_mut().ok_or_else(|| closed(&uri))?;
-            w.put(bytes)
-                .await
-                .map_err(|e| to_py(lakeroute::Error::from_store(uri.as_str(), e)))
-        })?;
+        block_on(
+            py,
+            async move {
+                let mut guard = inner.lock().await;
+                let w = guard.as_mut().ok_or_else(|| closed(&uri))?;
+                w.put(bytes).await.map_err(|e| store_err(&uri, e))
+            },
+            to_py_failure,
+        )?;
         Ok(n)
     }
 
     /// Completes the object.
     fn close(&self, py: Python<'_>) -> PyResult<()> {
         let (inner, uri) = (Arc::clone(&self.inner), self.uri.clone());
-        block_on(py, async move {
-            let mut guard = inner.lock().await;
-            let Some(mut w) = guard.take() else {
-                return Ok(());
-            };
-            if let Err(e) = w.shutdown().await {
-                let _ = w.abort().await;
-                return Err(store_err(&uri, e));
-            }
-            Ok(())
-        })
+        block_on(
+            py,
+            async move {
+                let mut guard = inner.lock().await;
+                let Some(mut w) = guard.take() else {
+                    return Ok(());
+                };
+                if let Err(e) = w.shutdown().await {
+                    let _ = w.abort().await;
+                    return Err(io_err(&uri, e));
+                }
+                Ok(())
+            },
+            to_py_failure,
+        )
     }
 
     /// Abandons the object: nothing is written.
     fn abort(&self, py: Python<'_>) -> PyResult<()> {
         let (inner, uri) = (Arc::clone(&self.inner), self.uri.clone());
-        block_on(py, async move {
-            let mut guard = inner.lock().await;
-            if let Some(mut w) = guard.take() {
-                w.abort()
-                    .await
-                    .map_err(|e| to_py(lakeroute::Error::from_store(uri.as_str(), e)))?;
-            }
-            Ok(())
-        })
+        block_on(
+            py,
+            async move {
+                let mut guard = inner.lock().await;
+                if let Some(mut w) = guard.take() {
+                    w.abort().await.map_err(|e| store_err(&uri, e))?;
+                }
+                Ok(())
+            },
+            to_py_failure,
+        )
     }
 
     /// True once closed or aborted.
     #[getter]
     fn closed(&self, py: Python<'_>) -> PyResult<bool> {
         let inner = Arc::clone(&self.inner);
-        block_on(py, async move { Ok(inner.lock().await.is_none()) })
+        block_on(
+            py,
+            async move { Ok(inner.lock().await.is_none()) },
+            to_py_failure,
+        )
     }
 }

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -159,6 +160,20 @@ def test_async_results_reach_every_loop(local_catalog) -> None:  # type: ignore[
     for th in threads:
         th.join()
     assert results == [want] * 4
+    # Two loops taking turns on one thread keep one queue (and one socket pair) each.
+    fds = Path("/proc/self/fd")
+    if fds.is_dir():
+        a, b = asyncio.new_event_loop(), asyncio.new_event_loop()
+        try:
+            for loop in (a, b):
+                assert loop.run_until_complete(main(7)) == want
+            before = len(list(fds.iterdir()))
+            for turn in range(50):
+                assert (a if turn % 2 else b).run_until_complete(main(8 + turn)) == want
+            assert len(list(fds.iterdir())) <= before + 1
+        finally:
+            a.close()
+            b.close()
     lake.delete_prefix("lake://t/out/v1/loops/")
 
 
@@ -171,6 +186,11 @@ for i in range(64):
     lake.put(f"lake://t/out/v1/exit/{i}", b"x" * 100)
 async def main():
     await asyncio.gather(*(lake.get_async(f"lake://t/out/v1/exit/{i}") for i in range(64)))
+    # The first error ends the gather; the other 63 fail as the interpreter exits.
+    try:
+        await asyncio.gather(*(lake.get_async(f"lake://t/out/v1/exit/missing-{i}") for i in range(64)))
+    except FileNotFoundError:
+        pass
 class NoReaders(asyncio.SelectorEventLoop):
     def add_reader(self, *args, **kwargs):
         raise NotImplementedError
@@ -189,8 +209,8 @@ def test_exit_right_after_async_results_does_not_abort(local_catalog, route: str
     # The completion thread (used by loops that cannot watch a socket) can lose the GIL halfway
     # through a batch whose last result lets the script end; asking for it again during
     # finalization used to abort the process ("FATAL: exception not rethrown", status 134) in
-    # about one run in ten. Results that reach their loop through its socket never take the GIL
-    # off the loop's thread.
+    # about one run in ten. Results that reach their loop through its socket, errors included,
+    # never take the GIL off the loop's thread.
     for run in range(40):
         done = subprocess.run([sys.executable, "-c", _EXIT_SCRIPT, str(local_catalog), route],
                               capture_output=True, text=True, timeout=120)

@@ -8,8 +8,9 @@
 //! queue in one callback, setting each asyncio future's result directly: one wake-up per batch,
 //! no other thread contending for the GIL, no `call_soon_threadsafe` per result. Errors become
 //! Python exceptions there too, on the loop's thread. Cancelling the awaitable drops the Rust
-//! future; a panic in it becomes a `RuntimeError` on the awaitable. (One thing still needs the
-//! GIL on a runtime thread: releasing the view of a caller's buffer a zero-copy `put` held.)
+//! future; a panic in it becomes a `RuntimeError` on the awaitable. (One thing still takes the
+//! GIL on a runtime thread: releasing the view of a caller's buffer that a zero-copy `put` held,
+//! through the exit gate below.)
 //!
 //! Event loops that cannot watch a socket (Windows' proactor loop) get their results from one
 //! completion thread instead, which takes the GIL once for each batch that has piled up and
@@ -18,8 +19,9 @@
 //! a Rust thread (`FATAL: exception not rethrown`, exit status 134). Python switches the GIL
 //! between threads in the middle of Python code, so that thread can lose it halfway through a
 //! batch, after the batch's last result let the main thread finish. An `atexit` hook therefore
-//! closes a gate: it waits (without the GIL) for a batch in progress to finish, and later
-//! batches are left undelivered (nobody can await them).
+//! closes a gate: it waits (without the GIL) for a batch in progress (or a buffer's release) to
+//! finish, and later batches are left undelivered (nobody can await them), later views of
+//! buffers unreleased (the process is ending).
 
 use std::future::Future;
 #[cfg(unix)]
@@ -319,21 +321,37 @@ fn completer() -> Option<&'static Sender<Completion>> {
     .as_ref()
 }
 
-/// Whether the completion thread may still take the GIL, and whether it is delivering a batch.
+/// Whether threads that are not Python's may still take the GIL, and how many are at it.
 struct Gate {
     closed: bool,
-    busy: bool,
+    busy: usize,
 }
 
 static GATE: Mutex<Gate> = Mutex::new(Gate {
     closed: false,
-    busy: false,
+    busy: 0,
 });
 static GATE_IDLE: Condvar = Condvar::new();
 
 fn gate() -> std::sync::MutexGuard<'static, Gate> {
     GATE.lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Runs `f`, which may take the GIL, unless the interpreter has begun to exit: then `f` is
+/// handed back unrun, for the caller to leak what it owns (dropping it could need the GIL).
+pub(crate) fn unless_exiting<F: FnOnce()>(f: F) -> Result<(), F> {
+    {
+        let mut g = gate();
+        if g.closed {
+            return Err(f);
+        }
+        g.busy += 1;
+    }
+    // Counts `f` out when it ends, even by a panic, so `close_gate` cannot wait for ever.
+    let _busy = Busy;
+    f();
+    Ok(())
 }
 
 /// Registers [`close_gate`] with `atexit`, when the module is imported.
@@ -344,14 +362,14 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     Ok(())
 }
 
-/// Run by `atexit`: lets a batch in progress finish, then keeps the completion thread away from
-/// the GIL for good.
+/// Run by `atexit`: lets what is taking the GIL through [`unless_exiting`] finish (a batch of
+/// results, a buffer's release), then keeps those threads away from the GIL for good.
 #[pyfunction]
 fn close_gate(py: Python<'_>) {
     py.detach(|| {
         let mut g = gate();
         g.closed = true;
-        while g.busy {
+        while g.busy > 0 {
             g = GATE_IDLE
                 .wait(g)
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -364,46 +382,40 @@ fn complete(rx: &Receiver<Completion>) {
     static SETTLE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
     while let Ok(first) = rx.recv() {
         let batch: Vec<Completion> = std::iter::once(first).chain(rx.try_iter()).collect();
-        {
-            let mut g = gate();
-            if g.closed {
-                // The interpreter is exiting: dropping the batch's Python objects would need
-                // the GIL, so they are left to the process's end.
-                std::mem::forget(batch);
-                continue;
-            }
-            g.busy = true;
-        }
-        // Marks the batch delivered when it ends, even by a panic, so `close_gate` cannot
-        // wait for ever.
-        let _busy = Busy;
-        Python::attach(|py| {
-            let Ok(settle) = SETTLE.get_or_try_init(py, || {
-                Ok::<_, PyErr>(wrap_pyfunction!(settle, py)?.into_any().unbind())
-            }) else {
-                return;
-            };
-            for c in batch {
-                let (ok, value) = match (c.result)(py) {
-                    Ok(v) => (true, v),
-                    Err(e) => (false, e.into_value(py).into_any()),
+        let delivered = unless_exiting(|| {
+            Python::attach(|py| {
+                let Ok(settle) = SETTLE.get_or_try_init(py, || {
+                    Ok::<_, PyErr>(wrap_pyfunction!(settle, py)?.into_any().unbind())
+                }) else {
+                    return;
                 };
-                // A closed loop cannot take the result; nobody is waiting for it then.
-                let _ = c.event_loop.bind(py).call_method1(
-                    "call_soon_threadsafe",
-                    (settle.bind(py), c.future.bind(py), ok, value),
-                );
-            }
+                for c in batch {
+                    let (ok, value) = match (c.result)(py) {
+                        Ok(v) => (true, v),
+                        Err(e) => (false, e.into_value(py).into_any()),
+                    };
+                    // A closed loop cannot take the result; nobody is waiting for it then.
+                    let _ = c.event_loop.bind(py).call_method1(
+                        "call_soon_threadsafe",
+                        (settle.bind(py), c.future.bind(py), ok, value),
+                    );
+                }
+            })
         });
+        // The interpreter is exiting: dropping the batch's Python objects would need the GIL,
+        // so they are left to the process's end.
+        if let Err(undelivered) = delivered {
+            std::mem::forget(undelivered);
+        }
     }
 }
 
-/// Clears the gate's `busy` flag when dropped.
+/// Counts one user of the GIL out of the gate when dropped.
 struct Busy;
 
 impl Drop for Busy {
     fn drop(&mut self) {
-        gate().busy = false;
+        gate().busy -= 1;
         GATE_IDLE.notify_all();
     }
 }

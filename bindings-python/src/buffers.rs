@@ -10,7 +10,7 @@
 use pyo3::prelude::*;
 
 #[cfg(feature = "buffer-protocol")]
-pub(crate) use pyo3_bytes::PyBytes as Buf;
+pub(crate) use zero_copy::Buf;
 
 #[cfg(not(feature = "buffer-protocol"))]
 pub(crate) use copying::Buf;
@@ -86,6 +86,72 @@ mod copying {
             let copied = view.call_method0("tobytes")?;
             let b = copied.cast::<PyBytes>()?;
             Ok(Self(Bytes::copy_from_slice(b.as_bytes())))
+        }
+    }
+}
+
+#[cfg(feature = "buffer-protocol")]
+mod zero_copy {
+    use bytes::Bytes;
+    use pyo3::prelude::*;
+
+    /// `lakeroute.Bytes` going out, and any C-contiguous buffer coming in without a copy
+    /// (`pyo3_bytes::PyBytes`). A caller's buffer is viewed until the last copy of its bytes
+    /// is dropped, and releasing the view takes the GIL: on a runtime thread while the
+    /// interpreter exits that would abort the process, so once it has begun to exit the view
+    /// is left to the process's end (see `awaitable::unless_exiting`).
+    pub(crate) struct Buf(pyo3_bytes::PyBytes);
+
+    impl Buf {
+        pub(crate) fn new(bytes: Bytes) -> Self {
+            Self(pyo3_bytes::PyBytes::new(bytes))
+        }
+
+        pub(crate) fn into_inner(self) -> Bytes {
+            Bytes::from_owner(Lent(Some(self.0.into_inner())))
+        }
+    }
+
+    impl AsRef<[u8]> for Buf {
+        fn as_ref(&self) -> &[u8] {
+            self.0.as_ref()
+        }
+    }
+
+    impl<'py> IntoPyObject<'py> for Buf {
+        type Target = pyo3_bytes::PyBytes;
+        type Output = Bound<'py, pyo3_bytes::PyBytes>;
+        type Error = PyErr;
+
+        fn into_pyobject(self, py: Python<'py>) -> Result<Self::Output, Self::Error> {
+            Bound::new(py, self.0)
+        }
+    }
+
+    impl<'py> FromPyObject<'_, 'py> for Buf {
+        type Error = PyErr;
+
+        fn extract(obj: Borrowed<'_, 'py, PyAny>) -> Result<Self, Self::Error> {
+            obj.extract::<pyo3_bytes::PyBytes>().map(Self)
+        }
+    }
+
+    /// Bytes that may view a caller's buffer, released only while the interpreter runs.
+    struct Lent(Option<Bytes>);
+
+    impl AsRef<[u8]> for Lent {
+        fn as_ref(&self) -> &[u8] {
+            self.0.as_deref().unwrap_or_default()
+        }
+    }
+
+    impl Drop for Lent {
+        fn drop(&mut self) {
+            if let Some(bytes) = self.0.take()
+                && let Err(release) = crate::awaitable::unless_exiting(move || drop(bytes))
+            {
+                std::mem::forget(release);
+            }
         }
     }
 }

@@ -131,8 +131,10 @@ enum Route {
 
 /// How results reach `event_loop`: its ready queue, made (and its socket watched) on its first
 /// awaitable. Loops are looked up in a weak dictionary, so a loop run again later (or from
-/// another thread) keeps its one queue, and a loop that is gone takes its entry with it; the
-/// loop's selector holds the queue's reader, so closing the loop frees the sockets.
+/// another thread) keeps its one queue. The dictionary holds the queue weakly too: the loop's
+/// selector holds the reader, and with it the queue, until the loop closes; then the queue
+/// (with its sockets and any results that came too late) goes once its last request ends, and
+/// nothing keeps the loop. A loop that cannot be weakly referenced uses the completion thread.
 #[cfg(unix)]
 fn route_for(event_loop: &Bound<'_, PyAny>) -> PyResult<Route> {
     let py = event_loop.py();
@@ -146,26 +148,34 @@ fn route_for(event_loop: &Bound<'_, PyAny>) -> PyResult<Route> {
             )
         })?
         .bind(py);
-    let known = routes.call_method1("get", (event_loop,))?;
-    if let Ok(reader) = known.cast::<Deliverer>() {
-        return Ok(Route::Reader(Arc::clone(&reader.get().queue)));
+    let thread = || Ok(Route::Thread(event_loop.clone().unbind()));
+    let Ok(known) = routes.call_method1("get", (event_loop,)) else {
+        return thread();
+    };
+    if let Ok(known) = known.cast::<KnownQueue>()
+        && let Some(queue) = known.get().0.upgrade()
+    {
+        return Ok(Route::Reader(queue));
     }
-    if !known.is_none() {
-        return Ok(Route::Thread(event_loop.clone().unbind()));
+    if known.is_instance_of::<pyo3::types::PyBool>() {
+        return thread();
     }
-    let route = match ReadyQueue::watch(event_loop) {
-        Some(reader) => {
-            let queue = Arc::clone(&reader.get().queue);
-            routes.set_item(event_loop, reader)?;
-            Route::Reader(queue)
+    match ReadyQueue::watch(event_loop) {
+        Some(queue) => {
+            routes.set_item(event_loop, KnownQueue(Arc::downgrade(&queue)))?;
+            Ok(Route::Reader(queue))
         }
         None => {
             routes.set_item(event_loop, false)?;
-            Route::Thread(event_loop.clone().unbind())
+            thread()
         }
-    };
-    Ok(route)
+    }
 }
+
+/// A loop's ready queue, as the route dictionary holds it: weakly.
+#[cfg(unix)]
+#[pyclass(frozen)]
+struct KnownQueue(std::sync::Weak<ReadyQueue>);
 
 /// Without Unix sockets, every loop gets its results through the completion thread.
 #[cfg(not(unix))]
@@ -185,28 +195,25 @@ struct ReadyQueue {
 
 #[cfg(unix)]
 impl ReadyQueue {
-    /// A queue whose socket `event_loop` watches, as the reader callback the loop holds;
+    /// A queue whose socket `event_loop` watches (its reader callback holds the queue);
     /// `None` when the loop cannot watch it (no `add_reader`).
-    fn watch<'py>(event_loop: &Bound<'py, PyAny>) -> Option<Bound<'py, Deliverer>> {
+    fn watch(event_loop: &Bound<'_, PyAny>) -> Option<Arc<Self>> {
         let (wake, watched) = UnixStream::pair().ok()?;
         wake.set_nonblocking(true).ok()?;
         watched.set_nonblocking(true).ok()?;
         let fd = watched.as_raw_fd();
-        let reader = Bound::new(
-            event_loop.py(),
-            Deliverer {
-                queue: Arc::new(Self {
-                    ready: Mutex::new(Vec::new()),
-                    wake,
-                    watched,
-                }),
-            },
-        )
-        .ok()?;
+        let queue = Arc::new(Self {
+            ready: Mutex::new(Vec::new()),
+            wake,
+            watched,
+        });
+        let reader = Deliverer {
+            queue: Arc::clone(&queue),
+        };
         event_loop
-            .call_method1("add_reader", (fd, &reader))
+            .call_method1("add_reader", (fd, reader))
             .ok()
-            .map(|_| reader)
+            .map(|_| queue)
     }
 
     /// Called on a runtime thread, without the GIL.
@@ -332,6 +339,8 @@ static GATE: Mutex<Gate> = Mutex::new(Gate {
     busy: 0,
 });
 static GATE_IDLE: Condvar = Condvar::new();
+/// The process that imported the module (and so runs the threads the gate counts).
+static REGISTERED_BY: OnceLock<u32> = OnceLock::new();
 
 fn gate() -> std::sync::MutexGuard<'static, Gate> {
     GATE.lock()
@@ -357,6 +366,7 @@ pub(crate) fn unless_exiting<F: FnOnce()>(f: F) -> Result<(), F> {
 /// Registers [`close_gate`] with `atexit`, when the module is imported.
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
+    let _ = REGISTERED_BY.set(std::process::id());
     py.import("atexit")?
         .call_method1("register", (wrap_pyfunction!(close_gate, py)?,))?;
     Ok(())
@@ -369,6 +379,11 @@ fn close_gate(py: Python<'_>) {
     py.detach(|| {
         let mut g = gate();
         g.closed = true;
+        // A forked child has none of its parent's other threads: a count it inherited from
+        // them will never go down.
+        if REGISTERED_BY.get() != Some(&std::process::id()) {
+            return;
+        }
         while g.busy > 0 {
             g = GATE_IDLE
                 .wait(g)

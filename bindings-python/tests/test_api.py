@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import io
 import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -175,6 +177,34 @@ def test_async_results_reach_every_loop(local_catalog) -> None:  # type: ignore[
             a.close()
             b.close()
     lake.delete_prefix("lake://t/out/v1/loops/")
+
+
+def test_loops_that_stop_before_their_results_come_are_freed(local_catalog) -> None:  # type: ignore[no-untyped-def]
+    fds = Path("/proc/self/fd")
+    if not fds.is_dir():
+        pytest.skip("counts open files through /proc")
+    lake = lakeroute.Lake(local_catalog)
+    for i in range(16):
+        lake.put(f"lake://t/out/v1/late/{i}", b"x" * (1 << 20))
+
+    async def main() -> None:
+        # The missing object fails first and ends the gather (and the loop); the other reads
+        # are plain futures, not tasks, so nothing cancels them and they finish later.
+        await asyncio.gather(lake.get_async("lake://t/out/v1/late/missing"),
+                             *(lake.get_async(f"lake://t/out/v1/late/{i}") for i in range(16)))
+
+    def open_files() -> int:
+        time.sleep(0.5)  # the late reads finish
+        gc.collect()
+        return len(list(fds.iterdir()))
+
+    before = open_files()
+    for _ in range(20):
+        with pytest.raises(FileNotFoundError):
+            asyncio.run(main())
+    # Each loop's socket pair went with the loop, late results or not.
+    assert open_files() <= before + 2
+    lake.delete_prefix("lake://t/out/v1/late/")
 
 
 _EXIT_SCRIPT = """

@@ -48,8 +48,8 @@ def _run_as_a_new_user(tmp_path: Path, code: str) -> subprocess.CompletedProcess
         ["cargo", "run", "-q", "-p", "lakeroute", "--example", "quickstart"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=1200,
     )
-    assert job.returncode == 0, f"the main job failed:\n{job.stderr}"
-    assert "done: wrote 7 rows" in job.stdout
+    assert job.returncode == 0, f"the main job failed:\n{job.stdout}\n{job.stderr}"
+    assert "done: wrote 7 rows" in job.stdout, job.stdout
     return subprocess.run(
         [sys.executable, "-c", NOTEBOOK], input=code,
         cwd=REPO, env=env, capture_output=True, text=True, timeout=600,
@@ -72,5 +72,5 @@ def test_package_readme_example_runs_after_the_main_job(tmp_path: Path) -> None:
     code = _python_block(REPO / "bindings-python" / "README.md", "")
     run = _run_as_a_new_user(tmp_path, code)
     assert run.returncode == 0, run.stderr
-    assert run.stdout.startswith("b'hello'\n")
-    assert json.loads(run.stdout.splitlines()[-1])["rows"] == {"df": 7}
+    assert run.stdout.startswith("b'hello'\n"), (run.stdout, run.stderr)
+    assert json.loads(run.stdout.splitlines()[-1])["rows"] == {"df": 7}, (run.stdout, run.stderr)

@@ -269,12 +269,9 @@ impl Deliverer {
         );
         let mut interrupt = None;
         for (future, result) in batch {
-            let (ok, value) = match result(py) {
-                Ok(v) => (true, v.into_bound(py)),
-                Err(e) => (false, e.into_value(py).into_bound(py).into_any()),
-            };
+            let (ok, value) = outcome(py, result);
             // A result that cannot be set (its awaitable is gone) must not hold up the rest.
-            if let Err(e) = settle(future.bind(py), ok, &value)
+            if let Err(e) = settle(future.bind(py), ok, value.bind(py))
                 && !e.is_instance_of::<pyo3::exceptions::PyException>(py)
             {
                 interrupt.get_or_insert(e);
@@ -301,6 +298,15 @@ impl CancelOnDone {
         if let Some(tx) = tx {
             let _ = tx.send(());
         }
+    }
+}
+
+/// A finished request's result as [`settle`] takes it: whether it succeeded, and the value or
+/// the exception.
+fn outcome(py: Python<'_>, result: Deliver) -> (bool, Py<PyAny>) {
+    match result(py) {
+        Ok(v) => (true, v),
+        Err(e) => (false, e.into_value(py).into_any()),
     }
 }
 
@@ -405,10 +411,7 @@ fn complete(rx: &Receiver<Completion>) {
                     return;
                 };
                 for c in batch {
-                    let (ok, value) = match (c.result)(py) {
-                        Ok(v) => (true, v),
-                        Err(e) => (false, e.into_value(py).into_any()),
-                    };
+                    let (ok, value) = outcome(py, c.result);
                     // A closed loop cannot take the result; nobody is waiting for it then.
                     let _ = c.event_loop.bind(py).call_method1(
                         "call_soon_threadsafe",

@@ -361,6 +361,42 @@ async fn the_size_bound_holds_while_objects_come_and_go() -> TestResult {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_or_overwritten_object_frees_its_room_at_once() -> TestResult {
+    let Some(s) = servers() else { return Ok(()) };
+    let dir = tempfile::tempdir()?;
+    let run = run_id();
+    let cat = cross_cloud(&s, dir.path(), "5MiB", &run, "1h")?;
+    let lake = cat.lake()?;
+    let uri = |n: &str| format!("lake://it/hot/v1/{n}");
+    for (i, n) in ["b", "a", "c", "d"].into_iter().enumerate() {
+        let data = lakeroute::conformance::pattern(2 * MIB, i as u64);
+        lake.put(&uri(n), data.into()).await?;
+    }
+    let b_is_held = || async {
+        let key = format!("cache/{run}/hot/b");
+        let gets = moto_requests("GET", &key);
+        lake.get(&uri("b")).await?;
+        Ok::<_, Error>(moto_requests("GET", &key) == gets)
+    };
+    // Room for two entries of equal value; `a`, read last, would be evicted after `b`.
+    lake.get(&uri("b")).await?;
+    lake.get(&uri("a")).await?;
+    // Deleted through the lake, `a` no longer counts against the bound: `c` takes its room
+    // instead of pushing `b` out.
+    lake.delete(&uri("a")).await?;
+    lake.get(&uri("c")).await?;
+    assert!(b_is_held().await?, "c took the deleted object's room");
+    // The same for an overwrite: `c`, read after `b`, is replaced, and `d` takes its room.
+    lake.get(&uri("c")).await?;
+    lake.put(&uri("c"), bytes::Bytes::from_static(b"new").into())
+        .await?;
+    lake.get(&uri("d")).await?;
+    assert!(b_is_held().await?, "d took the overwritten object's room");
+    lake.delete_prefix("lake://it/hot/v1/").await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn physical_uris_into_a_profile_share_its_cache_and_accounting() -> TestResult {
     let Some(s) = servers() else { return Ok(()) };
     let dir = tempfile::tempdir()?;

@@ -9,8 +9,8 @@
 use std::collections::{BTreeSet, HashMap};
 
 use lakeroute::cache::policy::{
-    Access, BreakEvenTtl, CostAwarePolicy, Gdsf, Lru, NoCache, Policy, ReplayCost, offline_optimum,
-    offline_optimum_parts, replay, replay_parts,
+    Access, BreakEvenTtl, CostAwarePolicy, Event, Gdsf, Lru, NoCache, Policy, ReplayCost,
+    offline_optimum, offline_optimum_parts, reads, replay, replay_parts,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -170,6 +170,10 @@ impl Policy for KnownRates {
         hit
     }
 
+    fn write(&mut self, key: u64, time: f64) {
+        self.drop_entry(key, time);
+    }
+
     fn finish(&mut self, time: f64) -> f64 {
         let keys: Vec<u64> = self.entries.keys().copied().collect();
         for key in keys {
@@ -184,9 +188,9 @@ impl Policy for KnownRates {
 /// an object by Zipf(`s`) popularity (independent arrivals: re-access gaps from seconds to
 /// weeks); the other half re-read an object read in the last few hours, as jobs re-scan their
 /// inputs and notebooks re-run cells (the temporal locality of real object-store traces). 2% of
-/// events overwrite an object.
+/// events overwrite an object through the cache.
 /// Returns the trace and each object's rate of independent (Zipf) reads per second.
-fn synthetic(seed: u64, s: f64, objects: usize, requests: usize) -> (Vec<Access>, Vec<f64>) {
+fn synthetic(seed: u64, s: f64, objects: usize, requests: usize) -> (Vec<Event>, Vec<f64>) {
     let mut rng = StdRng::seed_from_u64(seed);
     let sizes: Vec<u64> = (0..objects)
         .map(|_| (4096.0 * (2.0 * GIB / 4096.0).powf(rng.random::<f64>())) as u64)
@@ -216,6 +220,7 @@ fn synthetic(seed: u64, s: f64, objects: usize, requests: usize) -> (Vec<Access>
     times.sort_by(f64::total_cmp);
     let mut versions = vec![0u64; objects];
     let mut out: Vec<Access> = Vec::with_capacity(requests);
+    let mut events: Vec<Event> = Vec::with_capacity(requests);
     for t in times {
         let recent = out
             .iter()
@@ -230,20 +235,26 @@ fn synthetic(seed: u64, s: f64, objects: usize, requests: usize) -> (Vec<Access>
         };
         if rng.random::<f64>() < 0.02 {
             versions[obj] += 1;
+            events.push(Event::Write {
+                time: t,
+                key: obj as u64,
+            });
             continue;
         }
-        out.push(Access {
+        let read = Access {
             time: t,
             key: obj as u64,
             version: versions[obj],
             size: sizes[obj],
             miss_cost: miss_cost(sizes[obj], rates[obj]),
-        });
+        };
+        events.push(Event::Read(read.clone()));
+        out.push(read);
     }
-    (out, rates_of_reads)
+    (events, rates_of_reads)
 }
 
-fn from_file(path: &str) -> Result<Vec<Access>, String> {
+fn from_file(path: &str) -> Result<Vec<Event>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
     let mut keys: HashMap<String, u64> = HashMap::new();
     let mut versions: HashMap<u64, u64> = HashMap::new();
@@ -267,14 +278,17 @@ fn from_file(path: &str) -> Result<Vec<Access>, String> {
         let id = *keys.entry((*key).to_string()).or_insert(next);
         let version = versions.entry(id).or_insert(0);
         match *op {
-            "write" => *version += 1,
-            "read" => out.push(Access {
+            "write" => {
+                *version += 1;
+                out.push(Event::Write { time, key: id });
+            }
+            "read" => out.push(Event::Read(Access {
                 time,
                 key: id,
                 version: *version,
                 size,
                 miss_cost: miss_cost(size, rate),
-            }),
+            })),
             _ => return Err(bad("op (read or write)")),
         }
     }
@@ -283,17 +297,18 @@ fn from_file(path: &str) -> Result<Vec<Access>, String> {
 
 /// Prints every policy's dollars on `trace`; `rates` (synthetic traces only) adds the bound of an
 /// online policy that knows each object's true read rate.
-fn report(title: &str, trace: &[Access], rates: Option<&[f64]>) {
+fn report(title: &str, trace: &[Event], rates: Option<&[f64]>) {
     let mut sizes: HashMap<u64, u64> = HashMap::new();
-    for a in trace {
+    for a in reads(trace) {
         sizes.insert(a.key, a.size);
     }
     let working_set: u64 = sizes.values().sum();
     let bound = working_set / 20;
     let optimum = offline_optimum(trace, DISK_PRICE);
     println!(
-        "\n{title}: {} reads of {} objects, working set {:.1} GiB",
-        trace.len(),
+        "\n{title}: {} reads and {} writes of {} objects, working set {:.1} GiB",
+        reads(trace).count(),
+        trace.len() - reads(trace).count(),
         sizes.len(),
         working_set as f64 / GIB
     );
@@ -337,8 +352,7 @@ fn report(title: &str, trace: &[Access], rates: Option<&[f64]>) {
     // Where the unbounded dollars go: every policy pays each object version's first read; the
     // rest is re-reads that missed and bytes kept waiting for reads.
     let mut first_reads = std::collections::HashSet::new();
-    let compulsory: f64 = trace
-        .iter()
+    let compulsory: f64 = reads(trace)
         .filter(|a| first_reads.insert((a.key, a.version)))
         .map(|a| a.miss_cost)
         .sum();

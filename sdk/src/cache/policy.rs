@@ -20,7 +20,9 @@
 //!   one re-download would), that is until `since + k x break-even`;
 //! - **eviction and admission by value** when space runs out: evict the entries with the least
 //!   expected saving per byte (`k x miss cost / size`, plus the measured in-session re-read rate
-//!   while a session lasts), and do not store an object worth less than what it would evict.
+//!   while a session lasts), and do not store an object worth less than what it would evict;
+//! - **writes**: an object overwritten or deleted through the cache stops counting at once
+//!   ([`CostAwarePolicy::forget`]); what is known of its reads stays.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -39,12 +41,41 @@ pub struct Access {
     pub miss_cost: f64,
 }
 
+/// One event of a trace: a read, or a write (overwrite or delete) made through the cache.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// A read.
+    Read(Access),
+    /// An overwrite or delete of `key` at `time`, made through the cache, which therefore
+    /// drops its copy at once (as [`crate::cache::CachedStore`]'s `put`, `delete`, `copy` and
+    /// `rename` do) rather than at the object's next read.
+    Write {
+        /// Seconds since the start of the trace.
+        time: f64,
+        /// The object.
+        key: u64,
+    },
+}
+
+impl Event {
+    /// When it happened.
+    pub fn time(&self) -> f64 {
+        match self {
+            Event::Read(a) => a.time,
+            Event::Write { time, .. } => *time,
+        }
+    }
+}
+
 /// A cache policy under replay.
 pub trait Policy {
     /// A short name for reports.
     fn name(&self) -> String;
     /// Handles one access; returns true when it was a hit.
     fn access(&mut self, a: &Access) -> bool;
+    /// Handles a write of `key` through the cache at `time`: a copy held is worthless from now
+    /// on and stops costing.
+    fn write(&mut self, key: u64, time: f64);
     /// Ends the replay at `time`; returns the byte-seconds held over the whole trace.
     fn finish(&mut self, time: f64) -> f64;
 }
@@ -105,6 +136,7 @@ impl Policy for NoCache {
     fn access(&mut self, _: &Access) -> bool {
         false
     }
+    fn write(&mut self, _: u64, _: f64) {}
     fn finish(&mut self, _: f64) -> f64 {
         0.0
     }
@@ -170,6 +202,10 @@ impl Policy for Lru {
         }
         self.store.insert(a.key, entry(a, 0.0, f64::INFINITY));
         false
+    }
+
+    fn write(&mut self, key: u64, time: f64) {
+        self.store.remove(key, time);
     }
 
     fn finish(&mut self, time: f64) -> f64 {
@@ -274,6 +310,12 @@ impl Policy for Gdsf {
         false
     }
 
+    fn write(&mut self, key: u64, time: f64) {
+        if let Some(e) = self.store.remove(key, time) {
+            self.queue.remove(&(Ord64(e.priority), key));
+        }
+    }
+
     fn finish(&mut self, time: f64) -> f64 {
         self.store.finish(time)
     }
@@ -303,6 +345,9 @@ impl Policy for BreakEvenTtl {
     }
     fn access(&mut self, a: &Access) -> bool {
         self.inner.access(a)
+    }
+    fn write(&mut self, key: u64, time: f64) {
+        self.inner.forget(key, time);
     }
     fn finish(&mut self, time: f64) -> f64 {
         self.inner.finish(time)
@@ -536,6 +581,12 @@ impl CostAwarePolicy {
         std::mem::take(&mut self.store.removed)
     }
 
+    /// Drops `key`'s entry, if held: the object was overwritten or deleted through the cache.
+    /// What is known of its reads stays, so its next version is valued by them.
+    pub fn forget(&mut self, key: u64, at: f64) {
+        self.drop_entry(key, at);
+    }
+
     /// True when `key` is held (after [`CostAwarePolicy::touch`], whether it was admitted).
     pub fn holds(&self, key: u64) -> bool {
         self.store.entries.contains_key(&key)
@@ -607,6 +658,9 @@ impl Policy for CostAwarePolicy {
     fn access(&mut self, a: &Access) -> bool {
         self.touch(a)
     }
+    fn write(&mut self, key: u64, time: f64) {
+        self.forget(key, time);
+    }
     fn finish(&mut self, time: f64) -> f64 {
         self.store.finish(time)
     }
@@ -615,16 +669,17 @@ impl Policy for CostAwarePolicy {
 /// The offline optimum without a size bound: for each object, keep it across a gap between
 /// two reads of one version only if storing it over the gap costs less than fetching it again.
 /// Returns total dollars (misses plus storage).
-pub fn offline_optimum(trace: &[Access], price: f64) -> f64 {
+pub fn offline_optimum(trace: &[Event], price: f64) -> f64 {
     let (misses, storage) = offline_optimum_parts(trace, price);
     misses + storage
 }
 
 /// [`offline_optimum`]'s dollars split into misses and storage.
-pub fn offline_optimum_parts(trace: &[Access], price: f64) -> (f64, f64) {
+/// A write ends the version it overwrites: the reads after it carry a new version.
+pub fn offline_optimum_parts(trace: &[Event], price: f64) -> (f64, f64) {
     let mut last: HashMap<u64, (f64, u64)> = HashMap::new();
     let (mut misses, mut storage) = (0.0, 0.0);
-    for a in trace {
+    for a in reads(trace) {
         match last.get(&a.key) {
             Some(&(t, v)) if v == a.version => {
                 let keep = a.size as f64 * price * (a.time - t);
@@ -641,8 +696,16 @@ pub fn offline_optimum_parts(trace: &[Access], price: f64) -> (f64, f64) {
     (misses, storage)
 }
 
+/// The reads of a trace, in order.
+pub fn reads(trace: &[Event]) -> impl Iterator<Item = &Access> {
+    trace.iter().filter_map(|e| match e {
+        Event::Read(a) => Some(a),
+        Event::Write { .. } => None,
+    })
+}
+
 /// Dollars a policy spends on a trace: misses plus storage.
-pub fn replay(policy: &mut dyn Policy, trace: &[Access], price: f64) -> (f64, u64) {
+pub fn replay(policy: &mut dyn Policy, trace: &[Event], price: f64) -> (f64, u64) {
     let r = replay_parts(policy, trace, price);
     (r.miss_dollars + r.storage_dollars, r.misses)
 }
@@ -659,15 +722,20 @@ pub struct ReplayCost {
 }
 
 /// [`replay`], with the dollars split into misses and storage.
-pub fn replay_parts(policy: &mut dyn Policy, trace: &[Access], price: f64) -> ReplayCost {
+pub fn replay_parts(policy: &mut dyn Policy, trace: &[Event], price: f64) -> ReplayCost {
     let (mut misses, mut miss_dollars) = (0, 0.0);
-    for a in trace {
-        if !policy.access(a) {
-            miss_dollars += a.miss_cost;
-            misses += 1;
+    for event in trace {
+        match event {
+            Event::Read(a) => {
+                if !policy.access(a) {
+                    miss_dollars += a.miss_cost;
+                    misses += 1;
+                }
+            }
+            Event::Write { time, key } => policy.write(*key, *time),
         }
     }
-    let end = trace.last().map_or(0.0, |a| a.time);
+    let end = trace.last().map_or(0.0, Event::time);
     ReplayCost {
         misses,
         miss_dollars,
@@ -692,7 +760,7 @@ mod tests {
     #[test]
     fn optimum_keeps_only_what_pays() {
         // 1 byte costs 1 $/s to keep; a miss costs 10 $.
-        let t = [a(0.0, 1, 1, 10.0), a(5.0, 1, 1, 10.0), a(100.0, 1, 1, 10.0)];
+        let t = [a(0.0, 1, 1, 10.0), a(5.0, 1, 1, 10.0), a(100.0, 1, 1, 10.0)].map(Event::Read);
         // First read misses (10), the 5 s gap is kept (5), the 95 s gap is not (10).
         assert_eq!(offline_optimum(&t, 1.0), 25.0);
         assert_eq!(offline_optimum_parts(&t, 1.0), (20.0, 5.0));
@@ -780,6 +848,42 @@ mod tests {
         }
         assert!(p.holds(20) && p.holds(10), "the two read last are held");
         assert!(p.access(&a(1.0, 10, 10, 1.0)), "the latest read is a hit");
+    }
+
+    #[test]
+    fn a_write_through_the_cache_drops_the_copy_at_once() {
+        // 1 byte at 1 $/s, a miss costs 10 $; object 1 (4 bytes) is overwritten at 3 s and
+        // read again at 8 s. Each policy pays storage only until the write, frees the space
+        // for object 2 and misses the new version.
+        let mut newer = a(8.0, 1, 4, 10.0);
+        newer.version = 1;
+        let t = [
+            Event::Read(a(0.0, 1, 4, 10.0)),
+            Event::Write { time: 3.0, key: 1 },
+            Event::Read(a(4.0, 2, 4, 10.0)),
+            Event::Read(a(5.0, 2, 4, 10.0)),
+            Event::Read(newer),
+        ];
+        let policies: Vec<Box<dyn Policy>> = vec![
+            Box::new(Lru::new(4)),
+            Box::new(Gdsf::new(4)),
+            Box::new(BreakEvenTtl::new(4, 1.0)),
+            Box::new(CostAwarePolicy::new(4, 1.0)),
+        ];
+        for mut p in policies {
+            let r = replay_parts(p.as_mut(), &t, 1.0);
+            assert_eq!(r.misses, 3, "{}: object 2's second read hits", p.name());
+            // Object 1 held 3 s (not 8); object 2 from 4 s until it makes room for or
+            // outlives the new version of object 1.
+            assert!(r.storage_dollars >= 4.0 * 3.0 + 4.0, "{}: {r:?}", p.name());
+            assert!(
+                r.storage_dollars <= 4.0 * 3.0 + 4.0 * 4.0,
+                "{}: {r:?}",
+                p.name()
+            );
+        }
+        // The optimum, too, stops paying for a version at its last read.
+        assert_eq!(offline_optimum_parts(&t, 1.0), (30.0, 4.0));
     }
 
     #[test]

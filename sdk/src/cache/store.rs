@@ -136,6 +136,24 @@ impl Cache {
         all
     }
 
+    /// Forgets an object overwritten, deleted or renamed through the cache: its files go, and
+    /// the policy stops counting its bytes at once (else they would crowd out other entries
+    /// until the object's next read).
+    pub(crate) fn forget(&self, key: &str) {
+        let removed = {
+            let mut p = self
+                .policy
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            p.forget(fnv(key), now());
+            p.take_removed()
+        };
+        for k in removed {
+            self.disk.remove_hash(k);
+        }
+        self.disk.remove(key);
+    }
+
     /// Runs the policy for one read; returns whether the object is (now) held, and deletes
     /// what the policy dropped. `incoming` is how many bytes of it are about to be written
     /// (none on a hit): only those can take the folder over its bound.
@@ -561,7 +579,7 @@ impl ObjectStore for CachedStore {
         payload: PutPayload,
         opts: PutOptions,
     ) -> Result<PutResult> {
-        self.cache.disk.remove(&self.key(location));
+        self.cache.forget(&self.key(location));
         self.inner.put_opts(location, payload, opts).await
     }
 
@@ -570,7 +588,7 @@ impl ObjectStore for CachedStore {
         location: &Path,
         opts: PutMultipartOptions,
     ) -> Result<Box<dyn MultipartUpload>> {
-        self.cache.disk.remove(&self.key(location));
+        self.cache.forget(&self.key(location));
         self.inner.put_multipart_opts(location, opts).await
     }
 
@@ -643,7 +661,7 @@ impl ObjectStore for CachedStore {
         let locations = locations
             .map(move |l| {
                 if let Ok(p) = &l {
-                    cache.disk.remove(&format!("{identity}/{p}"));
+                    cache.forget(&format!("{identity}/{p}"));
                 }
                 l
             })
@@ -668,13 +686,13 @@ impl ObjectStore for CachedStore {
     }
 
     async fn copy_opts(&self, from: &Path, to: &Path, options: CopyOptions) -> Result<()> {
-        self.cache.disk.remove(&self.key(to));
+        self.cache.forget(&self.key(to));
         self.inner.copy_opts(from, to, options).await
     }
 
     async fn rename_opts(&self, from: &Path, to: &Path, options: RenameOptions) -> Result<()> {
-        self.cache.disk.remove(&self.key(from));
-        self.cache.disk.remove(&self.key(to));
+        self.cache.forget(&self.key(from));
+        self.cache.forget(&self.key(to));
         self.inner.rename_opts(from, to, options).await
     }
 }

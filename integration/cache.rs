@@ -444,6 +444,96 @@ async fn physical_uris_into_a_profile_share_its_cache_and_accounting() -> TestRe
     Ok(())
 }
 
+#[test]
+fn buckets_no_profile_serves_are_accounted_cached_and_budgeted() -> TestResult {
+    let Some(s) = servers() else { return Ok(()) };
+    let dir = tempfile::tempdir()?;
+    let run = run_id();
+    // No profile of this catalog serves the bucket `finance-customer`: the CLI reaches it with
+    // the ambient AWS settings, as a notebook user's `s3://` URI would.
+    let cat = catalog(
+        &s,
+        dir.path(),
+        "{provider: azure, region: westeurope}",
+        "64MiB",
+        "budget: {egress_bytes: 2MiB}\n",
+        &run,
+        "1h",
+    )?;
+    let cli =
+        |args: &[&str]| -> Result<std::process::Output, Box<dyn std::error::Error + Send + Sync>> {
+            let out = std::process::Command::new(lakeroute_integration::cli()?)
+                .env("AWS_ENDPOINT", &s.s3)
+                .env("AWS_ALLOW_HTTP", "true")
+                .env("AWS_ACCESS_KEY_ID", "testing")
+                .env("AWS_SECRET_ACCESS_KEY", "testing")
+                .env("AWS_REGION", "us-east-1")
+                .arg("--catalog")
+                .arg(cat.path())
+                .args(args)
+                .output()?;
+            Ok(out)
+        };
+    let ok = |out: std::process::Output| -> TestResult {
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).into_owned().into())
+        }
+    };
+    let local = dir.path().join("small.bin");
+    std::fs::write(&local, lakeroute::conformance::pattern(MIB, 3))?;
+    let key = format!("cache/{run}/small.bin");
+    let uri = format!("s3://finance-customer/{key}");
+    ok(cli(&["put", &local.to_string_lossy(), &uri])?)?;
+    // Two processes read it: the second from the shared cache folder, with no GET.
+    let gets = moto_requests("GET", &key);
+    for n in 0..2 {
+        ok(cli(&[
+            "get",
+            &uri,
+            &dir.path().join(format!("copy-{n}")).to_string_lossy(),
+        ])?)?;
+    }
+    assert_eq!(
+        moto_requests("GET", &key),
+        gets + 1,
+        "the second read is a hit"
+    );
+    let out = cli(&["--output", "json", "stats"])?;
+    let stats: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    let phys = &stats["by_dataset"]["s3://finance-customer"];
+    assert_eq!(
+        (phys["cache_misses"].as_u64(), phys["cache_hits"].as_u64()),
+        (Some(1), Some(1)),
+        "{stats}"
+    );
+    assert!(phys["dollars_avoided"].as_f64() > Some(0.0), "{stats}");
+    assert_eq!(
+        stats["by_profile"]["s3://finance-customer"]["bytes_remote"].as_u64(),
+        Some(MIB as u64),
+        "{stats}"
+    );
+    // The egress budget holds for it too: refused before the GET is sent.
+    std::fs::write(&local, lakeroute::conformance::pattern(3 * MIB, 4))?;
+    let big = format!("s3://finance-customer/cache/{run}/big.bin");
+    ok(cli(&["put", &local.to_string_lossy(), &big])?)?;
+    let gets = moto_requests("GET", &format!("cache/{run}/big.bin"));
+    let out = cli(&["get", &big, &dir.path().join("big").to_string_lossy()])?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("s3://finance-customer") && err.contains("budget"),
+        "{err}"
+    );
+    assert_eq!(moto_requests("GET", &format!("cache/{run}/big.bin")), gets);
+    ok(cli(&[
+        "rm",
+        "--recursive",
+        &format!("s3://finance-customer/cache/{run}/"),
+    ])?)?;
+    Ok(())
+}
+
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {

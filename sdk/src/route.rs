@@ -4,6 +4,8 @@
 //! physical URI goes to the profile that serves its bucket, container or memory store, or to an
 //! ambient store for it. Either way the result is a [`Route`]: the store, the key inside it, and
 //! how to name listed objects back in the caller's own terms (`lake://` in, `lake://` out).
+//! Every route into S3 or Azure, ambient ones included, reads and writes through the accounting
+//! (and, when enabled, the cache) wrappers.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -18,7 +20,9 @@ use crate::meter::{Account, Meter, MeteredStore, ReadCost};
 use crate::mirror::{MirroredStore, Side};
 use crate::overlay::OverlayStore;
 use crate::pricing::Place;
-use crate::stores::{StoreKey, StoreRegistry, build_ambient_store, build_profile_store};
+use crate::stores::{
+    StoreKey, StoreRegistry, ambient_region, build_ambient_store, build_profile_store,
+};
 use crate::uri::{DatasetId, LakeUri, PhysicalScheme, PhysicalUri, StorageUri};
 
 /// Where a URI leads: which dataset and profile, which store, and which key.
@@ -292,12 +296,24 @@ impl Router {
         };
         // Accounted under the declared profile: a role or managed identity a dataset adds to it
         // is not another place.
-        let account = Account::new(
-            Arc::clone(&self.meter),
-            label,
-            profile.declared_name().to_string(),
-        );
-        let cost = self.read_cost(&place);
+        let account = profile.declared_name().to_string();
+        let identity = profile_base(profile).to_string();
+        self.wrap_at(store, &place, label, account, identity, immutable)
+    }
+
+    /// [`Self::wrap`] for a store at `place`, accounted under `label` and `account` (a profile's
+    /// name), cached under `identity` (the store's physical root).
+    fn wrap_at(
+        &self,
+        store: Arc<dyn ObjectStore>,
+        place: &Place,
+        label: String,
+        account: String,
+        identity: String,
+        immutable: bool,
+    ) -> Arc<dyn ObjectStore> {
+        let account = Account::new(Arc::clone(&self.meter), label, account);
+        let cost = self.read_cost(place);
         let put_fee = self
             .catalog
             .prices()
@@ -311,7 +327,7 @@ impl Router {
             Some(cache) => Arc::new(CachedStore::new(
                 metered,
                 Arc::clone(cache),
-                profile_base(profile).to_string(),
+                identity,
                 immutable,
                 cost,
                 account,
@@ -549,18 +565,59 @@ impl Router {
                     return Ok(Route { target, uri });
                 }
                 None => {
-                    let key = match scheme {
-                        PhysicalScheme::S3 => StoreKey::S3(phys.container().to_string()),
-                        PhysicalScheme::Azure => StoreKey::Azure(
-                            phys.account().map(str::to_string),
-                            phys.container().to_string(),
+                    let (key, provider) = match scheme {
+                        PhysicalScheme::S3 => {
+                            (StoreKey::S3(phys.container().to_string()), Provider::Aws)
+                        }
+                        PhysicalScheme::Azure => (
+                            StoreKey::Azure(
+                                phys.account().map(str::to_string),
+                                phys.container().to_string(),
+                            ),
+                            Provider::Azure,
                         ),
-                        _ => StoreKey::Memory(phys.container().to_string()),
+                        _ => (
+                            StoreKey::Memory(phys.container().to_string()),
+                            Provider::Memory,
+                        ),
                     };
                     let store = self
                         .stores
                         .get_or_build(&key, || build_ambient_store(&key))?;
-                    (None, Vec::new(), store, ns_base.clone())
+                    if provider == Provider::Memory {
+                        (None, Vec::new(), store, ns_base.clone())
+                    } else {
+                        // A bucket or container no profile serves is still accounted (under
+                        // its own name, as profile and as dataset), counts against the budget
+                        // and reads through the cache. Its region is the one the ambient
+                        // store signs for (S3), or unknown (Azure: priced as another region).
+                        let place = Place {
+                            provider,
+                            region: ambient_region(&key),
+                        };
+                        let name = ns_base.to_string();
+                        let wrapped = self.wrap_at(
+                            Arc::clone(&store),
+                            &place,
+                            name.clone(),
+                            name.clone(),
+                            name,
+                            false,
+                        );
+                        let mut t = Target::new(
+                            Namespace::Physical(ns_base.clone()),
+                            None,
+                            wrapped,
+                            ns_base.clone(),
+                            Vec::new(),
+                        );
+                        t.base = store;
+                        let target = Arc::new(t);
+                        if let Ok(mut map) = self.physical_targets.write() {
+                            map.insert(ns_base, Arc::clone(&target));
+                        }
+                        return Ok(Route { target, uri });
+                    }
                 }
             },
         };

@@ -321,6 +321,20 @@ pub(crate) fn build_ambient_store(key: &StoreKey) -> Result<Arc<dyn ObjectStore>
     })
 }
 
+/// The region an ambient store for `key` is in, as far as it is known: for S3, the region the
+/// store signs for (`AWS_REGION` or `AWS_DEFAULT_REGION`, else us-east-1), which S3 insists is
+/// the bucket's own; for Azure, unknown.
+pub(crate) fn ambient_region(key: &StoreKey) -> Option<String> {
+    match key {
+        StoreKey::S3(_) => Some(
+            AmazonS3Builder::from_env()
+                .get_config_value(&object_store::aws::AmazonS3ConfigKey::Region)
+                .unwrap_or_else(|| "us-east-1".to_string()),
+        ),
+        _ => None,
+    }
+}
+
 /// object_store's builder errors can echo configuration values; keep them out when the profile
 /// carries secrets.
 fn redacted_reason(e: &object_store::Error, creds: &Credentials) -> String {

@@ -245,9 +245,12 @@ storage:
     Ok(())
 }
 
-#[tokio::test]
-async fn advice_ranks_clusters_by_egress_dollars() -> TestResult {
-    let data = tempfile::tempdir()?;
+/// Three clusters, 1 MiB of customers on a stand-in for AWS (us-east-1) and 10 MiB of orders
+/// on one for Azure (westeurope), with the HELLOWORLD job (plus `job_extra`) in `job.yaml`.
+async fn priced_lake(
+    data: &std::path::Path,
+    job_extra: &str,
+) -> Result<(TempCatalog, Lake, lakeroute::Job), Box<dyn std::error::Error + Send + Sync>> {
     let settings = format!(
         "\
 clusters:
@@ -260,7 +263,7 @@ storage:
   aws-lake: {{provider: local, emulates: aws, region: us-east-1, root: {root}/aws, buckets: [finance-customer]}}
   azure-lake: {{provider: local, emulates: azure, region: westeurope, root: {root}/azure}}
 ",
-        root = data.path().display()
+        root = data.display()
     );
     let cat = TempCatalog::new(&[
         ("lakeroute.yaml", settings.as_str()),
@@ -292,8 +295,15 @@ storage:
         vec![0u8; 10 << 20].into(),
     )
     .await?;
-    std::fs::write(cat.file("job.yaml"), HELLOWORLD)?;
+    std::fs::write(cat.file("job.yaml"), format!("{HELLOWORLD}{job_extra}"))?;
     let job = lake.load_job(&cat.file("job.yaml"))?;
+    Ok((cat, lake, job))
+}
+
+#[tokio::test]
+async fn advice_ranks_clusters_by_egress_dollars() -> TestResult {
+    let data = tempfile::tempdir()?;
+    let (_cat, lake, job) = priced_lake(data.path(), "").await?;
     let advice = lake.advise(&job).await?;
     let order: Vec<&str> = advice.iter().map(|a| a.cluster.name.as_str()).collect();
     assert_eq!(order, ["azure1", "azure-us", "aws1"], "{advice:?}");
@@ -306,6 +316,79 @@ storage:
             < 1e-12
     );
     assert!((advice[2].egress_dollars - (10 << 20) as f64 / gb * 0.0875).abs() < 1e-12);
+    assert!(advice.iter().all(|a| a.within_budget), "no budget set");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_job_budget_refuses_a_plan_over_it() -> TestResult {
+    let data = tempfile::tempdir()?;
+    let (_cat, lake, job) = priced_lake(data.path(), "budget: {egress_bytes: 4MiB}\n").await?;
+    // On azure1 only the 1 MiB of customers crosses: within the budget.
+    let plan = lake.plan(&job, &PlanOptions::default()).await?;
+    assert_eq!(plan.budget.bytes, Some(4 << 20));
+    assert_eq!(plan.to_json()["egress"]["budget"]["bytes"], 4 << 20);
+    // On azure-us the orders cross too: refused, naming them, what came before and the budget.
+    let over = lake
+        .plan(&job, &PlanOptions::default().with_cluster("azure-us"))
+        .await;
+    match over {
+        Err(lakeroute::Error::JobOverBudget {
+            job,
+            dataset,
+            budget,
+            spent,
+            needed,
+        }) => {
+            assert_eq!(
+                (job.as_str(), dataset.as_str(), budget.as_str()),
+                ("helloworld", "ecommerce/orders/v2", "4194304 bytes")
+            );
+            assert!(spent.starts_with("1048576 bytes"), "{spent}");
+            assert!(needed.starts_with("10485760 bytes"), "{needed}");
+        }
+        other => return Err(format!("expected JobOverBudget, got {other:?}").into()),
+    }
+    // Advice still ranks every cluster, and says which fit.
+    let fits: Vec<(String, bool)> = lake
+        .advise(&job)
+        .await?
+        .into_iter()
+        .map(|a| (a.cluster.name, a.within_budget))
+        .collect();
+    assert_eq!(
+        fits,
+        [
+            ("azure1".to_string(), true),
+            ("azure-us".to_string(), false),
+            ("aws1".to_string(), false)
+        ]
+    );
+    // Without sizes the budget cannot be checked: refused, saying so.
+    let err = lake
+        .plan(&job, &PlanOptions::default().with_skip_sizes(true))
+        .await
+        .err()
+        .ok_or("planned without sizes")?
+        .to_string();
+    assert!(
+        err.contains("its budget cannot be checked") && err.contains("lake://finance/customer/v1 "),
+        "{err}"
+    );
+    // A dollar budget: 1 MiB at $0.09/GB is about $0.000088.
+    let (_cat, lake, job) = priced_lake(data.path(), "budget: {egress_dollars: 0.00005}\n").await?;
+    let err = lake
+        .plan(&job, &PlanOptions::default())
+        .await
+        .err()
+        .ok_or("over a dollar budget")?
+        .to_string();
+    assert!(
+        err.contains("egress budget $0.00005")
+            && err.contains("finance/customer/v1")
+            && err.contains("in the job descriptor"),
+        "{err}"
+    );
     Ok(())
 }
 
@@ -326,6 +409,7 @@ framework:
   kind: spark
   cluster: azure9
   colour: blue
+budget: {egress_bytes: lots}
 ";
     let settings = "\
 default_environment: prod
@@ -369,6 +453,10 @@ storage:
     );
     assert!(
         has("broken.yaml:14:3: framework: unknown field \"colour\""),
+        "{text:?}"
+    );
+    assert!(
+        has("broken.yaml:15:24: budget: egress_bytes \"lots\" is not a size"),
         "{text:?}"
     );
     Ok(())

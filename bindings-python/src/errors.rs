@@ -28,6 +28,7 @@ fn class_of(e: &Error) -> &'static str {
         | Error::InvalidJob { .. } => "CatalogError",
         Error::Unsupported { .. } => "UnsupportedError",
         Error::Io { .. } => "LocalIOError",
+        Error::BudgetExceeded { .. } | Error::JobOverBudget { .. } => "BudgetExceededError",
         _ => "StorageError",
     }
 }

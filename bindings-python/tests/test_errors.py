@@ -42,6 +42,37 @@ def test_exception_tree(local_catalog) -> None:  # type: ignore[no-untyped-def]
     assert isinstance(e.value, ex.CatalogError) and "staging" in str(e.value)
 
 
+def test_budgets_raise_budget_exceeded(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # A folder standing in for AWS, read from Azure: every byte is egress, and the process may
+    # read 1 KiB of it; the job's plan may estimate 100 bytes.
+    cat = tmp_path / "catalog"
+    (cat / "t").mkdir(parents=True)
+    (cat / "lakeroute.yaml").write_text(
+        "compute: {provider: azure, region: westeurope}\nbudget: {egress_bytes: 1KiB}\n"
+        "clusters:\n  az: {provider: azure, region: westeurope}\n"
+        f"storage:\n  far:\n    provider: local\n    emulates: aws\n    region: us-east-1\n    root: {tmp_path / 'data'}\n"
+    )
+    (cat / "t" / "far.yaml").write_text(
+        "entityName: far\nentityVersion: v1\ndomain: t\n"
+        "coldStorage:\n  format: parquet\n  location: {storage: far, prefix: far}\n"
+    )
+    lake = lakeroute.Lake(cat)
+    lake.put("lake://t/far/v1/big.bin", b"x" * 4096)
+    with pytest.raises(ex.BudgetExceededError) as e:
+        lake.get("lake://t/far/v1/big.bin")
+    assert isinstance(e.value, OSError) and isinstance(e.value, ex.StorageError)
+    assert "t/far/v1" in str(e.value) and "1024 bytes" in str(e.value)
+
+    job = tmp_path / "job.yaml"
+    job.write_text(
+        "specVersion: v1\nname: copy\nsources:\n  - {domain: t, name: far, version: v1}\n"
+        "framework: {kind: polars, cluster: az}\nbudget: {egress_bytes: 100}\n"
+    )
+    with pytest.raises(ex.BudgetExceededError) as e:
+        lake.plan(job, None, False)
+    assert "job copy" in str(e.value) and "t/far/v1" in str(e.value) and "job descriptor" in str(e.value)
+
+
 def test_bad_catalog_lists_every_problem(tmp_path) -> None:  # type: ignore[no-untyped-def]
     (tmp_path / "lakeroute.yaml").write_text("storage:\n  m: {provider: memroy}\n")
     (tmp_path / "x.yaml").write_text("entityName: x\n")

@@ -93,6 +93,23 @@ pub enum Error {
         needed: String,
     },
 
+    /// A job's plan estimates more egress than the budget its descriptor sets; nothing was read.
+    #[error(
+        "job {job}: egress budget {budget} would be exceeded reading dataset {dataset}: the sources before it need {spent}, it needs {needed}; raise budget: in the job descriptor, plan for a cluster nearer the data (lakeroute plan --advise), or read less"
+    )]
+    JobOverBudget {
+        /// The job's name.
+        job: String,
+        /// The first source that takes the plan over its budget.
+        dataset: String,
+        /// The budget that would be exceeded.
+        budget: String,
+        /// What the sources before it need.
+        spent: String,
+        /// What it needs.
+        needed: String,
+    },
+
     /// The environment asked for is not declared in the catalog.
     #[error("unknown environment {name:?}; the catalog declares: {}", known.join(", "))]
     UnknownEnvironment {

@@ -152,6 +152,24 @@ pub struct Budget {
     pub dollars: Option<f64>,
 }
 
+impl Budget {
+    /// Whether any limit is set.
+    pub fn is_set(&self) -> bool {
+        self.bytes.is_some() || self.dollars.is_some()
+    }
+
+    /// The limit that `bytes` and `dollars` in all would exceed, described (`"1048576 bytes"`,
+    /// `"$20"`), or `None` when they fit.
+    pub(crate) fn exceeded(&self, bytes: u64, dollars: f64) -> Option<String> {
+        if let Some(b) = self.bytes.filter(|b| bytes > *b) {
+            return Some(format!("{b} bytes"));
+        }
+        self.dollars
+            .filter(|d| dollars > *d)
+            .map(|d| format!("${d}"))
+    }
+}
+
 /// The shared accounting of one lake.
 #[derive(Debug, Default)]
 pub struct Meter {
@@ -228,22 +246,13 @@ impl Meter {
         dollars: f64,
     ) -> std::result::Result<(), Error> {
         let total = self.total();
-        let over_bytes = self
+        if let Some(budget) = self
             .budget
-            .bytes
-            .filter(|b| total.bytes_remote + bytes > *b);
-        let over_dollars = self
-            .budget
-            .dollars
-            .filter(|d| total.dollars_spent + dollars > *d);
-        if over_bytes.is_some() || over_dollars.is_some() {
+            .exceeded(total.bytes_remote + bytes, total.dollars_spent + dollars)
+        {
             return Err(Error::BudgetExceeded {
                 dataset: dataset.to_string(),
-                budget: match (over_bytes, over_dollars) {
-                    (Some(b), _) => format!("{b} bytes"),
-                    (_, Some(d)) => format!("${d}"),
-                    _ => String::new(),
-                },
+                budget,
                 spent: format!("{} bytes, ${:.6}", total.bytes_remote, total.dollars_spent),
                 needed: format!("{bytes} bytes, ${dollars:.6}"),
             });
@@ -276,7 +285,7 @@ impl Account {
 
     /// Whether reads are checked against an egress budget.
     fn budgeted(&self) -> bool {
-        self.meter.budget.bytes.is_some() || self.meter.budget.dollars.is_some()
+        self.meter.budget.is_set()
     }
 
     /// Fails when reading `bytes` more for `dollars` would exceed the budget.

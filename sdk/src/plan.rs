@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use crate::catalog::{Cluster, Credentials, Job, Provider, StorageProfile};
 use crate::error::{Error, Result};
 use crate::lake::Lake;
+use crate::meter::Budget;
 use crate::pricing::{GB, Place};
 use crate::uri::{DatasetId, PhysicalScheme};
 
@@ -110,6 +111,8 @@ pub struct JobPlan {
     pub egress_dollars: f64,
     /// Cross-cloud reads, unknown sizes, cross-cloud writes.
     pub warnings: Vec<String>,
+    /// The budget the job's descriptor sets (checked: the plan fits in it).
+    pub budget: Budget,
 }
 
 /// One cluster's estimate, for `--advise`.
@@ -124,6 +127,8 @@ pub struct ClusterAdvice {
     pub egress_dollars: f64,
     /// Sources on another cloud.
     pub cross_cloud_sources: usize,
+    /// Whether the plan there fits the job's budget (true when it sets none).
+    pub within_budget: bool,
 }
 
 impl Lake {
@@ -139,8 +144,18 @@ impl Lake {
         }
     }
 
-    /// Plans `job` for its cluster (or the one in `options`).
+    /// Plans `job` for its cluster (or the one in `options`). When the descriptor sets a
+    /// `budget:`, fails with [`Error::JobOverBudget`], naming the first source that takes the
+    /// estimate over it, before anything is read; a budget also needs every source that crosses
+    /// a region or cloud sized, so it cannot be checked with [`PlanOptions::with_skip_sizes`].
     pub async fn plan(&self, job: &Job, options: &PlanOptions) -> Result<JobPlan> {
+        let plan = self.estimate(job, options).await?;
+        check_budget(job, &plan)?;
+        Ok(plan)
+    }
+
+    /// [`Lake::plan`] without the budget check.
+    async fn estimate(&self, job: &Job, options: &PlanOptions) -> Result<JobPlan> {
         let name = options
             .cluster
             .clone()
@@ -216,6 +231,7 @@ impl Lake {
             egress_bytes,
             egress_dollars,
             warnings,
+            budget: job.budget,
         })
     }
 
@@ -225,9 +241,10 @@ impl Lake {
         let clusters: Vec<Cluster> = self.catalog().clusters().cloned().collect();
         for c in clusters {
             let plan = self
-                .plan(job, &PlanOptions::default().with_cluster(c.name.clone()))
+                .estimate(job, &PlanOptions::default().with_cluster(c.name.clone()))
                 .await?;
             out.push(ClusterAdvice {
+                within_budget: check_budget(job, &plan).is_ok(),
                 bytes_crossing: plan.egress_bytes,
                 egress_dollars: plan.egress_dollars,
                 cross_cloud_sources: plan
@@ -307,6 +324,38 @@ const URL_PATH: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
     .add(b'%')
     .add(b'#')
     .add(b'?');
+
+/// Fails when the job sets a budget and the egress of its sources, in order, exceeds it, or
+/// when a source that crosses a region or cloud has no known size.
+fn check_budget(job: &Job, plan: &JobPlan) -> Result<()> {
+    if !job.budget.is_set() {
+        return Ok(());
+    }
+    let (mut bytes, mut dollars) = (0u64, 0.0);
+    for s in plan.sources.iter().filter(|s| s.egress_per_gb > 0.0) {
+        let Some(n) = s.bytes else {
+            return Err(Error::InvalidJob {
+                job: job.name.clone(),
+                reason: format!(
+                    "its budget cannot be checked: the size of {} is unknown (it could not be listed, or sizes were skipped); plan with sizes, or remove budget: from the descriptor",
+                    s.id.root_uri()
+                ),
+            });
+        };
+        if let Some(budget) = job.budget.exceeded(bytes + n, dollars + s.egress_dollars) {
+            return Err(Error::JobOverBudget {
+                job: job.name.clone(),
+                dataset: s.id.to_string(),
+                budget,
+                spent: format!("{bytes} bytes, ${dollars:.4}"),
+                needed: format!("{n} bytes, ${:.4}", s.egress_dollars),
+            });
+        }
+        bytes += n;
+        dollars += s.egress_dollars;
+    }
+    Ok(())
+}
 
 fn key_path(root: &[String]) -> String {
     let encoded: Vec<String> = root
@@ -571,6 +620,7 @@ impl JobPlan {
                 "bytes": self.egress_bytes,
                 "dollars": self.egress_dollars,
                 "prices": crate::pricing::PRICE_SOURCE,
+                "budget": {"bytes": self.budget.bytes, "dollars": self.budget.dollars},
             },
             "warnings": self.warnings,
         })

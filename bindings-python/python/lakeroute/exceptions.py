@@ -22,6 +22,7 @@ __all__ = [
     "UnsupportedError",
     "LocalIOError",
     "StorageError",
+    "BudgetExceededError",
 ]
 
 
@@ -79,3 +80,9 @@ class LocalIOError(LakeError, OSError):
 
 class StorageError(LakeError, OSError):
     """Any other storage failure (network, server errors after retries)."""
+
+
+class BudgetExceededError(StorageError):
+    """A read would take the process past its egress budget (``budget:`` in lakeroute.yaml), or a
+    job's plan past the budget its descriptor sets; nothing was read. The message names the
+    dataset and the budget."""

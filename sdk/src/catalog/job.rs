@@ -46,7 +46,7 @@ pub struct Framework {
 }
 
 /// A job descriptor.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Job {
     /// The job's name.
@@ -61,11 +61,14 @@ pub struct Job {
     pub framework: Framework,
     /// The environment it runs in, when the descriptor fixes one.
     pub environment: Option<String>,
+    /// The most egress its plan may estimate (`budget:` in the descriptor); `lakeroute plan`
+    /// refuses a plan over it.
+    pub budget: crate::meter::Budget,
     /// The descriptor file.
     pub file: PathBuf,
 }
 
-const JOB_FIELDS: [&str; 7] = [
+const JOB_FIELDS: [&str; 8] = [
     "specVersion",
     "name",
     "description",
@@ -73,6 +76,7 @@ const JOB_FIELDS: [&str; 7] = [
     "sink",
     "framework",
     "environment",
+    "budget",
 ];
 const DATASET_FIELDS: [&str; 3] = ["domain", "name", "version"];
 const FRAMEWORK_FIELDS: [&str; 6] = [
@@ -169,6 +173,10 @@ pub(crate) fn read_job(r: &mut Reader<'_>, doc: &Node, file: &Path) -> Option<Jo
             .map(|v| v.0)
             .collect();
     }
+    let budget = doc
+        .get("budget")
+        .map(|n| super::settings::read_budget(r, n))
+        .unwrap_or_default();
     Some(Job {
         name: r.string(doc, "name", what).map(|v| v.0).unwrap_or_default(),
         spec_version,
@@ -176,6 +184,7 @@ pub(crate) fn read_job(r: &mut Reader<'_>, doc: &Node, file: &Path) -> Option<Jo
         sink,
         framework,
         environment: r.string(doc, "environment", what).map(|v| v.0),
+        budget,
         file: file.to_path_buf(),
     })
 }

@@ -179,6 +179,16 @@ impl Output {
             dollars(plan.egress_dollars),
             lakeroute::pricing::PRICE_SOURCE
         );
+        let b = plan.budget;
+        let limits: Vec<String> = b
+            .bytes
+            .map(|n| format!("{n} bytes"))
+            .into_iter()
+            .chain(b.dollars.map(dollars))
+            .collect();
+        if !limits.is_empty() {
+            println!("within the job's budget of {}", limits.join(" and "));
+        }
         for w in &plan.warnings {
             println!("warning: {w}");
         }
@@ -195,6 +205,7 @@ impl Output {
                     "bytes_crossing": a.bytes_crossing,
                     "egress_dollars": a.egress_dollars,
                     "cross_cloud_sources": a.cross_cloud_sources,
+                    "within_budget": a.within_budget,
                 })).collect::<Vec<_>>(),
             }));
             return;
@@ -202,7 +213,7 @@ impl Output {
         println!("clusters for job {job}, cheapest egress first:");
         for (i, a) in advice.iter().enumerate() {
             println!(
-                "{:>3}. {:<12} {:<22} {:<14} {} bytes crossing, {} cross-cloud source(s)",
+                "{:>3}. {:<12} {:<22} {:<14} {} bytes crossing, {} cross-cloud source(s){}",
                 i + 1,
                 a.cluster.name,
                 format!(
@@ -212,7 +223,12 @@ impl Output {
                 ),
                 dollars(a.egress_dollars),
                 a.bytes_crossing,
-                a.cross_cloud_sources
+                a.cross_cloud_sources,
+                if a.within_budget {
+                    ""
+                } else {
+                    ", over the job's budget"
+                }
             );
         }
     }

@@ -85,21 +85,34 @@ async fn mirrored_dataset_through_lake_uris() -> TestResult {
     Ok(())
 }
 
+/// A process on Azure with a cache (`cache_settings` besides its folder) and the dataset
+/// `conf/far/v1` in a folder standing in for AWS: every read crosses clouds.
+fn far_catalog(
+    data: &std::path::Path,
+    cache: &std::path::Path,
+    cache_settings: &str,
+) -> std::io::Result<TempCatalog> {
+    let settings = format!(
+        "compute: {{provider: azure, region: westeurope}}\ncache: {{dir: {}, {cache_settings}}}\nstorage:\n  aws:\n    provider: local\n    emulates: aws\n    region: us-east-1\n    root: {}\n",
+        cache.display(),
+        data.display()
+    );
+    TempCatalog::new(&[
+        ("lakeroute.yaml", settings.as_str()),
+        ("conf/far.yaml", &descriptor("far", 1, "conf", "aws", "far")),
+    ])
+}
+
 #[tokio::test]
 async fn cached_cross_cloud_dataset_through_lake_uris() -> TestResult {
     // The folder stands in for AWS and this process computes on Azure: every read crosses
     // clouds, so the cache keeps it. The suite must not be able to tell.
-    let data = tempfile::tempdir()?;
-    let cache = tempfile::tempdir()?;
-    let settings = format!(
-        "compute: {{provider: azure, region: westeurope}}\ncache: {{dir: {}, max_bytes: 256MiB, block_size: 256KiB, freshness: strict}}\nstorage:\n  aws:\n    provider: local\n    emulates: aws\n    region: us-east-1\n    root: {}\n",
-        cache.path().display(),
-        data.path().display()
-    );
-    let cat = TempCatalog::new(&[
-        ("lakeroute.yaml", settings.as_str()),
-        ("conf/far.yaml", &descriptor("far", 1, "conf", "aws", "far")),
-    ])?;
+    let (data, cache) = (tempfile::tempdir()?, tempfile::tempdir()?);
+    let cat = far_catalog(
+        data.path(),
+        cache.path(),
+        "max_bytes: 256MiB, block_size: 256KiB, freshness: strict",
+    )?;
     let lake = cat.lake()?;
     conformance::run_all(&lake, "lake://conf/far/v1/").await?;
     let s = lake.stats().by_dataset["conf/far/v1"];
@@ -164,6 +177,70 @@ async fn cached_mirrored_dataset_and_physical_uris_are_never_read_stale() -> Tes
     // Both sides of the mirror are accounted, each under its own profile.
     assert!(st.by_profile["aws"].bytes_written > 0, "{st:?}");
     assert!(st.by_profile["gcp-ish"].bytes_written > 0, "{st:?}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn cache_misses_stream_and_keep_their_blocks() -> TestResult {
+    // A miss is answered as the store sends it, in chunks, with the blocks written to the cache
+    // on the way, and a long hit a window (64 MiB) at a time: an object is never held whole in
+    // memory, whatever its size, and one bigger than the cache is streamed through too.
+    use futures::TryStreamExt;
+    use object_store::{GetOptions, GetRange};
+    let (data, cache) = (tempfile::tempdir()?, tempfile::tempdir()?);
+    let cat = far_catalog(
+        data.path(),
+        cache.path(),
+        "max_bytes: 96MiB, block_size: 1MiB, revalidate_after: 1h",
+    )?;
+    let lake = cat.lake()?;
+    for (name, len) in [
+        ("fits", 8 << 20),
+        ("long", 80 << 20),
+        ("too-big", 100 << 20),
+    ] {
+        let uri = format!("lake://conf/far/v1/{name}");
+        let body = conformance::pattern(len + 123, 9);
+        lake.put(&uri, body.clone().into()).await?;
+        let route = lake.resolve(&uri)?;
+        let (store, path) = (route.store(), route.path()?);
+        for (round, range) in [None, None, Some(GetRange::Offset(1_500_000))]
+            .into_iter()
+            .enumerate()
+        {
+            let got = store
+                .get_opts(&path, GetOptions::new().with_range(range.clone()))
+                .await?;
+            let chunks: Vec<bytes::Bytes> = got.into_stream().try_collect().await?;
+            let largest = chunks.iter().map(bytes::Bytes::len).max().unwrap_or(0);
+            let all: Vec<u8> = chunks.concat();
+            let from = if range.is_some() { 1_500_000 } else { 0 };
+            assert!(all == body[from..], "{name}, read {round}: wrong bytes");
+            if round == 0 {
+                assert!(
+                    chunks.len() > 1 && largest <= 8 << 20,
+                    "{name}: the miss came in {} chunks, the largest {largest} bytes",
+                    chunks.len()
+                );
+            }
+            if round == 1 && name == "long" {
+                assert!(
+                    chunks.len() >= 2 && largest <= 64 << 20,
+                    "the long hit came in {} chunks, the largest {largest} bytes",
+                    chunks.len()
+                );
+            }
+        }
+    }
+    let st = lake.stats().by_dataset["conf/far/v1"];
+    // `fits` and `long` missed once, then hit twice (the offset read too, from blocks written
+    // mid-stream); `too-big` is over the bound and missed every time.
+    assert_eq!((st.cache_hits, st.cache_misses), (4, 5), "{st:?}");
+    assert_eq!(
+        st.bytes_cached,
+        2 * (8 << 20) + 2 * (80 << 20) + 4 * 123 - 2 * 1_500_000,
+        "{st:?}"
+    );
     Ok(())
 }
 

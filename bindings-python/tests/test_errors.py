@@ -60,7 +60,7 @@ def test_budgets_raise_budget_exceeded(tmp_path) -> None:  # type: ignore[no-unt
     lake.put("lake://t/far/v1/big.bin", b"x" * 4096)
     with pytest.raises(ex.BudgetExceededError) as e:
         lake.get("lake://t/far/v1/big.bin")
-    assert isinstance(e.value, OSError) and isinstance(e.value, ex.StorageError)
+    assert isinstance(e.value, lakeroute.LakeError) and not isinstance(e.value, OSError)
     assert "t/far/v1" in str(e.value) and "1024 bytes" in str(e.value)
 
     job = tmp_path / "job.yaml"

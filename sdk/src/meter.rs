@@ -142,7 +142,8 @@ impl Stats {
     }
 }
 
-/// An egress budget for this process.
+/// An egress budget: a process's (`budget:` in lakeroute.yaml, checked before every read) or a
+/// job's (`budget:` in its descriptor, checked against its plan).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Budget {

@@ -127,8 +127,9 @@ pub struct ClusterAdvice {
     pub egress_dollars: f64,
     /// Sources on another cloud.
     pub cross_cloud_sources: usize,
-    /// Whether the plan there fits the job's budget (true when it sets none).
-    pub within_budget: bool,
+    /// Whether the plan there fits the job's budget: `Some(true)` when it does or the job sets
+    /// none, `None` when it cannot be told (a crossing source could not be sized).
+    pub within_budget: Option<bool>,
 }
 
 impl Lake {
@@ -244,7 +245,11 @@ impl Lake {
                 .estimate(job, &PlanOptions::default().with_cluster(c.name.clone()))
                 .await?;
             out.push(ClusterAdvice {
-                within_budget: check_budget(job, &plan).is_ok(),
+                within_budget: match check_budget(job, &plan) {
+                    Ok(()) => Some(true),
+                    Err(Error::JobOverBudget { .. }) => Some(false),
+                    Err(_) => None,
+                },
                 bytes_crossing: plan.egress_bytes,
                 egress_dollars: plan.egress_dollars,
                 cross_cloud_sources: plan
@@ -347,8 +352,8 @@ fn check_budget(job: &Job, plan: &JobPlan) -> Result<()> {
                 job: job.name.clone(),
                 dataset: s.id.to_string(),
                 budget,
-                spent: format!("{bytes} bytes, ${dollars:.4}"),
-                needed: format!("{n} bytes, ${:.4}", s.egress_dollars),
+                spent: format!("{bytes} bytes, ${dollars:.6}"),
+                needed: format!("{n} bytes, ${:.6}", s.egress_dollars),
             });
         }
         bytes += n;

@@ -21,7 +21,7 @@ use crate::mirror::{MirroredStore, Side};
 use crate::overlay::OverlayStore;
 use crate::pricing::Place;
 use crate::stores::{
-    StoreKey, StoreRegistry, ambient_region, build_ambient_store, build_profile_store,
+    StoreKey, StoreRegistry, ambient_settings, build_ambient_store, build_profile_store,
 };
 use crate::uri::{DatasetId, LakeUri, PhysicalScheme, PhysicalUri, StorageUri};
 
@@ -194,7 +194,8 @@ pub(crate) struct Router {
     environment: Option<String>,
     stores: StoreRegistry,
     targets: RwLock<HashMap<DatasetId, Arc<Target>>>,
-    /// Targets of physical URIs into declared profiles, by bucket or container.
+    /// Targets of physical URIs (into declared profiles, or ambient S3 and Azure stores), by
+    /// bucket or container.
     physical_targets: RwLock<HashMap<PhysicalUri, Arc<Target>>>,
     meter: Arc<Meter>,
     cache: Option<Arc<Cache>>,
@@ -297,12 +298,12 @@ impl Router {
         // Accounted under the declared profile: a role or managed identity a dataset adds to it
         // is not another place.
         let account = profile.declared_name().to_string();
-        let identity = profile_base(profile).to_string();
+        let identity = cache_identity(&profile_base(profile), profile.endpoint.as_deref());
         self.wrap_at(store, &place, label, account, identity, immutable)
     }
 
     /// [`Self::wrap`] for a store at `place`, accounted under `label` and `account` (a profile's
-    /// name), cached under `identity` (the store's physical root).
+    /// name), cached under `identity` (see [`cache_identity`]).
     fn wrap_at(
         &self,
         store: Arc<dyn ObjectStore>,
@@ -591,17 +592,25 @@ impl Router {
                         // its own name, as profile and as dataset), counts against the budget
                         // and reads through the cache. Its region is the one the ambient
                         // store signs for (S3), or unknown (Azure: priced as another region).
+                        let ambient = ambient_settings(&key);
                         let place = Place {
                             provider,
-                            region: ambient_region(&key),
+                            region: ambient.region,
                         };
                         let name = ns_base.to_string();
+                        // Cached as the container of the account the store really uses.
+                        let root = PhysicalUri::from_parts(
+                            scheme,
+                            phys.container(),
+                            ambient.account.as_deref().or(phys.account()),
+                            Vec::new(),
+                        );
                         let wrapped = self.wrap_at(
                             Arc::clone(&store),
                             &place,
                             name.clone(),
-                            name.clone(),
                             name,
+                            cache_identity(&root, ambient.endpoint.as_deref()),
                             false,
                         );
                         let mut t = Target::new(
@@ -669,6 +678,16 @@ impl Router {
             .get_or_build(&StoreKey::Profile(p.name.clone()), || {
                 build_profile_store(p, &self.stores)
             })
+    }
+}
+
+/// The name a store's cache entries go under: its physical root, and the endpoint when one is
+/// set (two servers can each hold a bucket of the same name, and a cache folder may be shared
+/// by processes that talk to both).
+fn cache_identity(root: &PhysicalUri, endpoint: Option<&str>) -> String {
+    match endpoint {
+        Some(e) => format!("{root} at {e}"),
+        None => root.to_string(),
     }
 }
 

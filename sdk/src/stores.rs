@@ -321,17 +321,46 @@ pub(crate) fn build_ambient_store(key: &StoreKey) -> Result<Arc<dyn ObjectStore>
     })
 }
 
-/// The region an ambient store for `key` is in, as far as it is known: for S3, the region the
-/// store signs for (`AWS_REGION` or `AWS_DEFAULT_REGION`, else us-east-1), which S3 insists is
-/// the bucket's own; for Azure, unknown.
-pub(crate) fn ambient_region(key: &StoreKey) -> Option<String> {
+/// What the environment says about an ambient store: where it is and which server it talks to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct AmbientSettings {
+    /// The region: for S3, the one the store signs for (`AWS_REGION` or `AWS_DEFAULT_REGION`,
+    /// else us-east-1), which S3 insists is the bucket's own; for Azure, unknown.
+    pub(crate) region: Option<String>,
+    /// The Azure storage account (`AZURE_STORAGE_ACCOUNT_NAME`), when the URI names none.
+    pub(crate) account: Option<String>,
+    /// The endpoint, when the environment overrides the cloud's own (`AWS_ENDPOINT`,
+    /// `AZURE_STORAGE_ENDPOINT`).
+    pub(crate) endpoint: Option<String>,
+}
+
+/// [`AmbientSettings`] for the ambient store of `key`.
+pub(crate) fn ambient_settings(key: &StoreKey) -> AmbientSettings {
+    use object_store::aws::AmazonS3ConfigKey as S3;
+    use object_store::azure::AzureConfigKey as Az;
     match key {
-        StoreKey::S3(_) => Some(
-            AmazonS3Builder::from_env()
-                .get_config_value(&object_store::aws::AmazonS3ConfigKey::Region)
-                .unwrap_or_else(|| "us-east-1".to_string()),
-        ),
-        _ => None,
+        StoreKey::S3(_) => {
+            let b = AmazonS3Builder::from_env();
+            AmbientSettings {
+                region: Some(
+                    b.get_config_value(&S3::Region)
+                        .unwrap_or_else(|| "us-east-1".to_string()),
+                ),
+                account: None,
+                endpoint: b.get_config_value(&S3::Endpoint),
+            }
+        }
+        StoreKey::Azure(account, _) => {
+            let b = MicrosoftAzureBuilder::from_env();
+            AmbientSettings {
+                region: None,
+                account: account
+                    .clone()
+                    .or_else(|| b.get_config_value(&Az::AccountName)),
+                endpoint: b.get_config_value(&Az::Endpoint),
+            }
+        }
+        _ => AmbientSettings::default(),
     }
 }
 

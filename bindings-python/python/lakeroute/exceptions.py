@@ -82,7 +82,7 @@ class StorageError(LakeError, OSError):
     """Any other storage failure (network, server errors after retries)."""
 
 
-class BudgetExceededError(StorageError):
+class BudgetExceededError(LakeError):
     """A read would take the process past its egress budget (``budget:`` in lakeroute.yaml), or a
     job's plan past the budget its descriptor sets; nothing was read. The message names the
-    dataset and the budget."""
+    dataset and the budget. Not an ``OSError``: retrying will not help."""

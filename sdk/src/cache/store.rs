@@ -10,8 +10,11 @@
 //! - admission and eviction: [`CostAwarePolicy`] (dollars, not recency); same-region data is
 //!   not cached unless `same_region: true`.
 //! - `head` and reads with their own conditions go to the store; writes, deletes, copies and
-//!   renames go to the store and drop the entry first, so this process never reads its own
-//!   overwritten data from the cache.
+//!   renames go to the store and drop the entry before and after (a multipart upload: when it
+//!   completes), so this process never reads its own overwritten data from the cache, even
+//!   when a read was under way during the write.
+//! - misses stream: the store's answer is passed on as it arrives, its complete blocks written
+//!   to the cache on the way; hits longer than 64 MiB are read a window at a time.
 //!
 //! The key is the store's identity plus the path; blocks are named by ETag, so an object that
 //! changed on the server is never served beyond what the freshness mode allows.
@@ -148,10 +151,14 @@ impl Cache {
             p.forget(fnv(key), now());
             p.take_removed()
         };
-        for k in removed {
-            self.disk.remove_hash(k);
+        let hash = fnv(key);
+        for k in &removed {
+            self.disk.remove_hash(*k);
         }
-        self.disk.remove(key);
+        // Entries this process's policy does not hold (another process's) go too.
+        if !removed.contains(&hash) {
+            self.disk.remove(key);
+        }
     }
 
     /// Runs the policy for one read; returns whether the object is (now) held, and deletes
@@ -209,7 +216,7 @@ fn now() -> f64 {
 }
 
 /// A store read through the cache; see the module docs.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct CachedStore {
     inner: Arc<dyn ObjectStore>,
     cache: Arc<Cache>,
@@ -233,11 +240,23 @@ fn result(
     bytes: Bytes,
     status: CacheStatus,
 ) -> GetResult {
+    let body = futures::stream::once(async move { Ok(bytes) }).boxed();
+    streamed(location, meta, range, body, status)
+}
+
+/// [`result`] for a body that arrives as a stream.
+fn streamed(
+    location: &Path,
+    meta: &Meta,
+    range: Range<u64>,
+    body: BoxStream<'static, Result<Bytes>>,
+    status: CacheStatus,
+) -> GetResult {
     let last_modified = chrono::DateTime::parse_from_rfc3339(&meta.last_modified)
         .map(|t| t.with_timezone(&chrono::Utc))
         .unwrap_or_default();
     let mut r = GetResult {
-        payload: GetResultPayload::Stream(futures::stream::once(async move { Ok(bytes) }).boxed()),
+        payload: GetResultPayload::Stream(body),
         meta: ObjectMeta {
             location: location.clone(),
             last_modified,
@@ -322,16 +341,88 @@ impl CachedStore {
     }
 
     fn record(&self, hit: bool, bytes: u64) {
-        let avoided = self.cost.of(bytes);
+        self.record_part(hit, bytes, true);
+    }
+
+    /// [`Self::record`] for one window of a read; only the first (`counted`) counts the read.
+    fn record_part(&self, hit: bool, bytes: u64, counted: bool) {
+        let avoided = if hit { self.cost.of(bytes) } else { 0.0 };
         self.account.record(|c| {
             if hit {
-                c.cache_hits += 1;
+                c.cache_hits += u64::from(counted);
                 c.bytes_cached += bytes;
                 c.dollars_avoided += avoided;
             } else {
-                c.cache_misses += 1;
+                c.cache_misses += u64::from(counted);
             }
         });
+    }
+
+    /// Serves a read of a fresh entry as [`Self::serve`] does, but a read longer than
+    /// [`HIT_WINDOW`] as a stream of windows, each read from disk when the consumer asks for
+    /// it: memory holds one window, not the whole object. A window that finds the object
+    /// changed (through `If-Match` on a block it lacked) ends the stream with an error.
+    async fn serve_windows(
+        &self,
+        location: &Path,
+        key: &str,
+        meta: &Meta,
+        asked: &Option<GetRange>,
+    ) -> Result<Option<GetResult>> {
+        let want = wanted(asked, meta.size);
+        let window = (HIT_WINDOW / self.cache.block_size).max(1) * self.cache.block_size;
+        if want.end - want.start <= window {
+            return self.serve(location, key, meta, asked, true).await;
+        }
+        // Windows end on multiples of `window`, so none shares a block with the next.
+        let first = want.start..((want.start / window + 1) * window).min(want.end);
+        let Some(head) = self
+            .serve(
+                location,
+                key,
+                meta,
+                &Some(GetRange::Bounded(first.clone())),
+                true,
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        let this = self.clone();
+        let (owned_location, owned_key, owned_meta) =
+            (location.clone(), key.to_string(), meta.clone());
+        let rest = futures::stream::try_unfold(first.end, move |at| {
+            let (this, location, key, meta) = (
+                this.clone(),
+                owned_location.clone(),
+                owned_key.clone(),
+                owned_meta.clone(),
+            );
+            let end = want.end;
+            async move {
+                if at >= end {
+                    return Ok(None);
+                }
+                let next = at..(at + window).min(end);
+                let range = Some(GetRange::Bounded(next.clone()));
+                match this.serve(&location, &key, &meta, &range, false).await? {
+                    Some(part) => Ok(Some((part.bytes().await?, next.end))),
+                    None => Err(object_store::Error::Precondition {
+                        path: location.to_string(),
+                        source: "the object changed while it was read from the cache".into(),
+                    }),
+                }
+            }
+        });
+        let status = head.extensions.get::<CacheStatus>().copied();
+        let body = head.into_stream().chain(rest).boxed();
+        Ok(Some(streamed(
+            location,
+            meta,
+            want,
+            body,
+            status.unwrap_or(CacheStatus::Miss),
+        )))
     }
 
     /// Fetches `range` of the object (aligned to blocks when possible), caches it if the policy
@@ -358,7 +449,9 @@ impl CachedStore {
         self.absorb(location, key, &asked, got).await
     }
 
-    /// Caches what a read brought back (if the policy admits it) and answers the read.
+    /// Answers a read with what the store sent back, streamed through: if the policy admits the
+    /// object, its complete blocks are written to the cache as they pass, so memory holds at
+    /// most one block whatever the object's size.
     async fn absorb(
         &self,
         location: &Path,
@@ -377,27 +470,28 @@ impl CachedStore {
             last_modified: got.meta.last_modified.to_rfc3339(),
             validated: now(),
         });
-        let bytes = got.bytes().await?;
-        if let Some(meta) = &meta {
-            let miss_cost = self.cost.of(size);
-            if self.cache.admit(
+        let held = meta.as_ref().is_some_and(|meta| {
+            self.cache.admit(
                 key,
                 &meta.etag,
                 size,
-                bytes.len() as u64,
-                miss_cost,
+                fetched.end - fetched.start,
+                self.cost.of(size),
                 self.cacheable(),
             ) && self.cache.disk.write_meta(meta).is_ok()
-            {
-                self.store_blocks(key, meta, &fetched, &bytes);
-            }
-        }
+        });
         self.record(false, 0);
         let want = wanted(asked, size);
-        let slice = bytes.slice(
-            (want.start - fetched.start) as usize
-                ..(want.end - fetched.start).min(bytes.len() as u64) as usize,
-        );
+        let blocks = meta.as_ref().filter(|_| held).map(|meta| Blocks {
+            cache: Arc::clone(&self.cache),
+            key: key.to_string(),
+            etag: meta.etag.clone(),
+            size,
+            block: self.cache.block_size,
+            index: fetched.start.div_ceil(self.cache.block_size),
+            buf: Vec::new(),
+        });
+        let body = pass_through(got.into_stream(), fetched.start, want.clone(), blocks);
         let fallback = Meta {
             key: key.to_string(),
             etag: String::new(),
@@ -406,11 +500,11 @@ impl CachedStore {
             last_modified: chrono::Utc::now().to_rfc3339(),
             validated: now(),
         };
-        Ok(result(
+        Ok(streamed(
             location,
             meta.as_ref().unwrap_or(&fallback),
             want,
-            slice,
+            body,
             CacheStatus::Miss,
         ))
     }
@@ -425,6 +519,7 @@ impl CachedStore {
         key: &str,
         meta: &Meta,
         asked: &Option<GetRange>,
+        counted: bool,
     ) -> Result<Option<GetResult>> {
         let want = wanted(asked, meta.size);
         let b = self.cache.block_size;
@@ -483,7 +578,7 @@ impl CachedStore {
         let out = Bytes::from(buf)
             .slice((want.start - span.start) as usize..(want.end - span.start) as usize);
         let n = out.len() as u64;
-        self.record(hit, if hit { n } else { 0 });
+        self.record_part(hit, if hit { n } else { 0 }, counted);
         let status = if hit {
             CacheStatus::Hit
         } else {
@@ -492,6 +587,113 @@ impl CachedStore {
         Ok(Some(result(location, meta, want, out, status)))
     }
 }
+
+/// A multipart upload through the cache: the object is forgotten again when the upload
+/// completes, so a read that ran while it was under way cannot leave the old version behind.
+#[derive(Debug)]
+struct ForgetOnComplete {
+    upload: Box<dyn MultipartUpload>,
+    cache: Arc<Cache>,
+    key: String,
+}
+
+#[async_trait]
+impl MultipartUpload for ForgetOnComplete {
+    fn put_part(&mut self, data: PutPayload) -> object_store::UploadPart {
+        self.upload.put_part(data)
+    }
+
+    async fn complete(&mut self) -> Result<PutResult> {
+        let done = self.upload.complete().await;
+        self.cache.forget(&self.key);
+        done
+    }
+
+    async fn abort(&mut self) -> Result<()> {
+        self.upload.abort().await
+    }
+}
+
+/// The blocks of an object being fetched, written to the cache as the bytes go by.
+struct Blocks {
+    cache: Arc<Cache>,
+    key: String,
+    etag: String,
+    size: u64,
+    block: u64,
+    /// The block being filled (bytes before its start are not cached: a read that began
+    /// mid-block cannot complete that block).
+    index: u64,
+    buf: Vec<u8>,
+}
+
+impl Blocks {
+    /// Takes the bytes of the object at `[at, at + data.len())`, which follow those taken before.
+    fn take(&mut self, at: u64, data: &[u8]) {
+        let (mut pos, mut rest) = (at, data);
+        while !rest.is_empty() {
+            let start = self.index * self.block;
+            if pos < start {
+                let skip = ((start - pos) as usize).min(rest.len());
+                rest = &rest[skip..];
+                pos += skip as u64;
+                continue;
+            }
+            let end = (start + self.block).min(self.size);
+            let take = ((end - pos) as usize).min(rest.len());
+            let (head, tail) = rest.split_at(take);
+            let whole = self.buf.is_empty() && take as u64 == end - start;
+            if whole {
+                // The chunk holds the whole block: write it from there, without a copy.
+                let _ = self
+                    .cache
+                    .disk
+                    .write_block(&self.key, &self.etag, self.index, head);
+            } else {
+                self.buf.extend_from_slice(head);
+            }
+            rest = tail;
+            pos += take as u64;
+            if pos == end {
+                if !whole {
+                    let _ = self
+                        .cache
+                        .disk
+                        .write_block(&self.key, &self.etag, self.index, &self.buf);
+                    self.buf.clear();
+                }
+                self.index += 1;
+            }
+        }
+    }
+}
+
+/// The body of a fetched range that starts at `start`, trimmed to `want`, its complete blocks
+/// handed to `blocks` (when the object is being cached) on the way.
+fn pass_through(
+    body: BoxStream<'static, Result<Bytes>>,
+    start: u64,
+    want: Range<u64>,
+    mut blocks: Option<Blocks>,
+) -> BoxStream<'static, Result<Bytes>> {
+    let mut pos = start;
+    body.map(move |chunk| {
+        let chunk = chunk?;
+        let at = pos;
+        pos += chunk.len() as u64;
+        if let Some(b) = blocks.as_mut() {
+            b.take(at, &chunk);
+        }
+        let from = want.start.clamp(at, pos) - at;
+        let to = want.end.clamp(at, pos) - at;
+        Ok(chunk.slice(from as usize..to as usize))
+    })
+    .filter(|c| futures::future::ready(!matches!(c, Ok(b) if b.is_empty())))
+    .boxed()
+}
+
+/// Hits longer than this are streamed, a window at a time.
+const HIT_WINDOW: u64 = 64 * 1024 * 1024;
 
 /// Reads below this size run on the calling task, in one thread; from it up, off the async
 /// workers, with the blocks split between threads.
@@ -579,8 +781,13 @@ impl ObjectStore for CachedStore {
         payload: PutPayload,
         opts: PutOptions,
     ) -> Result<PutResult> {
-        self.cache.forget(&self.key(location));
-        self.inner.put_opts(location, payload, opts).await
+        // Forgotten before (so this process stops serving it) and after (so a read that was
+        // under way cannot leave the old version behind).
+        let key = self.key(location);
+        self.cache.forget(&key);
+        let done = self.inner.put_opts(location, payload, opts).await;
+        self.cache.forget(&key);
+        done
     }
 
     async fn put_multipart_opts(
@@ -588,8 +795,14 @@ impl ObjectStore for CachedStore {
         location: &Path,
         opts: PutMultipartOptions,
     ) -> Result<Box<dyn MultipartUpload>> {
-        self.cache.forget(&self.key(location));
-        self.inner.put_multipart_opts(location, opts).await
+        let key = self.key(location);
+        self.cache.forget(&key);
+        let upload = self.inner.put_multipart_opts(location, opts).await?;
+        Ok(Box::new(ForgetOnComplete {
+            upload,
+            cache: Arc::clone(&self.cache),
+            key,
+        }))
     }
 
     async fn get_opts(&self, location: &Path, options: GetOptions) -> Result<GetResult> {
@@ -628,7 +841,10 @@ impl ObjectStore for CachedStore {
                     Err(e) => return Err(e),
                 }
             }
-            if let Some(r) = self.serve(location, &key, &meta, &options.range).await? {
+            if let Some(r) = self
+                .serve_windows(location, &key, &meta, &options.range)
+                .await?
+            {
                 return Ok(r);
             }
             // The object changed under a fresh entry (seen through If-Match): start over.
@@ -658,15 +874,17 @@ impl ObjectStore for CachedStore {
         locations: BoxStream<'static, Result<Path>>,
     ) -> BoxStream<'static, Result<Path>> {
         let (cache, identity) = (Arc::clone(&self.cache), self.identity.clone());
-        let locations = locations
-            .map(move |l| {
-                if let Ok(p) = &l {
-                    cache.forget(&format!("{identity}/{p}"));
-                }
-                l
-            })
-            .boxed();
-        self.inner.delete_stream(locations)
+        let forget = move |l: Result<Path>| {
+            if let Ok(p) = &l {
+                cache.forget(&format!("{identity}/{p}"));
+            }
+            l
+        };
+        let after = forget.clone();
+        self.inner
+            .delete_stream(locations.map(forget).boxed())
+            .map(after)
+            .boxed()
     }
 
     fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
@@ -686,13 +904,18 @@ impl ObjectStore for CachedStore {
     }
 
     async fn copy_opts(&self, from: &Path, to: &Path, options: CopyOptions) -> Result<()> {
-        self.cache.forget(&self.key(to));
-        self.inner.copy_opts(from, to, options).await
+        let key = self.key(to);
+        self.cache.forget(&key);
+        let done = self.inner.copy_opts(from, to, options).await;
+        self.cache.forget(&key);
+        done
     }
 
     async fn rename_opts(&self, from: &Path, to: &Path, options: RenameOptions) -> Result<()> {
-        self.cache.forget(&self.key(from));
-        self.cache.forget(&self.key(to));
-        self.inner.rename_opts(from, to, options).await
+        let keys = [self.key(from), self.key(to)];
+        keys.iter().for_each(|k| self.cache.forget(k));
+        let done = self.inner.rename_opts(from, to, options).await;
+        keys.iter().for_each(|k| self.cache.forget(k));
+        done
     }
 }

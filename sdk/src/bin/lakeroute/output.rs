@@ -224,10 +224,10 @@ impl Output {
                 dollars(a.egress_dollars),
                 a.bytes_crossing,
                 a.cross_cloud_sources,
-                if a.within_budget {
-                    ""
-                } else {
-                    ", over the job's budget"
+                match a.within_budget {
+                    Some(true) => "",
+                    Some(false) => ", over the job's budget",
+                    None => ", budget unknown (a source could not be sized)",
                 }
             );
         }

@@ -85,6 +85,8 @@ pub struct PlannedDataset {
     pub credentials: String,
     /// Bytes under the dataset root, when it could be listed.
     pub bytes: Option<u64>,
+    /// Why `bytes` is unknown, when it is.
+    pub size_unknown: Option<String>,
     /// Dollars per GB to bring it to the cluster.
     pub egress_per_gb: f64,
     /// Dollars to read it all from the cluster (sources only).
@@ -191,10 +193,11 @@ impl Lake {
                     p.egress_per_gb
                 ));
             }
-            if p.bytes.is_none() && !options.skip_sizes {
+            if let (None, false) = (p.bytes, options.skip_sizes) {
                 warnings.push(format!(
-                    "could not list {} to size it; its egress is not counted",
-                    p.id.root_uri()
+                    "could not size {}: {}; its egress is not counted",
+                    p.id.root_uri(),
+                    p.size_unknown.as_deref().unwrap_or("unknown")
                 ));
             }
             sources.push(p);
@@ -290,12 +293,12 @@ impl Lake {
         };
         let root_uri = format!("{}/", id.root_uri());
         let physical = self.resolve(&root_uri)?.physical().to_string();
-        let bytes = if options.skip_sizes {
-            None
+        let (bytes, size_unknown) = if options.skip_sizes {
+            (None, Some("sizes were skipped (--no-sizes)".to_string()))
         } else {
             match self.list_all(&root_uri).await {
-                Ok(objects) => Some(objects.iter().map(|o| o.size).sum()),
-                Err(_) => None,
+                Ok(objects) => (Some(objects.iter().map(|o| o.size).sum()), None),
+                Err(e) => (None, Some(format!("listing it failed: {e}"))),
             }
         };
         let per_gb = catalog.prices().egress_per_gb(&place, target);
@@ -315,6 +318,7 @@ impl Lake {
             fsspec_options: json!({}),
             credentials: String::new(),
             bytes,
+            size_unknown,
             egress_per_gb: per_gb,
             egress_dollars: bytes.map_or(0.0, |b| b as f64 / GB * per_gb),
         };
@@ -342,8 +346,9 @@ fn check_budget(job: &Job, plan: &JobPlan) -> Result<()> {
             return Err(Error::InvalidJob {
                 job: job.name.clone(),
                 reason: format!(
-                    "its budget cannot be checked: the size of {} is unknown (it could not be listed, or sizes were skipped); plan with sizes, or remove budget: from the descriptor",
-                    s.id.root_uri()
+                    "its budget cannot be checked: the size of {} is unknown ({}); plan with sizes, or remove budget: from the descriptor",
+                    s.id.root_uri(),
+                    s.size_unknown.as_deref().unwrap_or("not listed")
                 ),
             });
         };
@@ -601,6 +606,7 @@ impl PlannedDataset {
             "fsspec": {"uri": self.fsspec_uri, "options": self.fsspec_options},
             "credentials": self.credentials,
             "bytes": self.bytes,
+            "size_unknown": self.size_unknown,
             "egress_per_gb": self.egress_per_gb,
             "egress_dollars": self.egress_dollars,
         })

@@ -194,13 +194,13 @@ async fn cache_misses_stream_and_keep_their_blocks() -> TestResult {
         "max_bytes: 96MiB, block_size: 1MiB, revalidate_after: 1h",
     )?;
     let lake = cat.lake()?;
-    for (name, len) in [
-        ("fits", 8 << 20),
-        ("long", 80 << 20),
-        ("too-big", 100 << 20),
+    for (seed, name, len) in [
+        (1, "fits", 8 << 20),
+        (2, "long", 80 << 20),
+        (3, "too-big", 100 << 20),
     ] {
         let uri = format!("lake://conf/far/v1/{name}");
-        let body = conformance::pattern(len + 123, 9);
+        let body = conformance::pattern(len + 123, seed);
         lake.put(&uri, body.clone().into()).await?;
         let route = lake.resolve(&uri)?;
         let (store, path) = (route.store(), route.path()?);
@@ -241,6 +241,80 @@ async fn cache_misses_stream_and_keep_their_blocks() -> TestResult {
         2 * (8 << 20) + 2 * (80 << 20) + 4 * 123 - 2 * 1_500_000,
         "{st:?}"
     );
+    Ok(())
+}
+
+#[tokio::test]
+async fn cached_blocks_are_right_whatever_the_chunking() -> TestResult {
+    // The local store streams 8 KiB chunks: with 4 KiB blocks a chunk holds whole blocks, with
+    // 12 KiB ones blocks straddle chunks. Each object's first read misses at an unaligned
+    // offset; later reads hit, or fetch only the blocks still missing, and every byte is
+    // checked.
+    use object_store::{GetOptions, GetRange};
+    for (seed, block) in [(11, "4KiB"), (12, "12KiB")] {
+        let (data, cache) = (tempfile::tempdir()?, tempfile::tempdir()?);
+        let cat = far_catalog(
+            data.path(),
+            cache.path(),
+            &format!("max_bytes: 64MiB, block_size: {block}, revalidate_after: 1h"),
+        )?;
+        let lake = cat.lake()?;
+        let len = 3 * (1 << 20) + 777;
+        // The first object's reads start with an offset, the second's with a suffix (a
+        // Parquet footer): neither fetches more than its blocks.
+        let reads = [
+            ("obj", Some(GetRange::Offset(1_500_001)), false),
+            ("obj", Some(GetRange::Bounded(100_003..2_000_005)), false),
+            ("obj", Some(GetRange::Suffix(10_000)), true),
+            ("obj", None, false),
+            ("obj", None, true),
+            ("obj", Some(GetRange::Bounded(4_095..12_289)), true),
+            ("tail", Some(GetRange::Suffix(10_000)), false),
+            ("tail", Some(GetRange::Suffix(600)), true),
+        ];
+        let mut bodies = std::collections::HashMap::new();
+        for (i, name) in ["obj", "tail"].into_iter().enumerate() {
+            let body = conformance::pattern(len, seed + i as u64);
+            lake.put(&format!("lake://conf/far/v1/{name}"), body.clone().into())
+                .await?;
+            bodies.insert(name, body);
+        }
+        for (name, range, hit) in reads {
+            let route = lake.resolve(&format!("lake://conf/far/v1/{name}"))?;
+            let (store, path, body) = (route.store(), route.path()?, &bodies[name]);
+            let remote = lake
+                .stats()
+                .by_dataset
+                .get("conf/far/v1")
+                .map_or(0, |c| c.bytes_remote);
+            let got = store
+                .get_opts(&path, GetOptions::new().with_range(range.clone()))
+                .await?;
+            let status = got
+                .extensions
+                .get::<lakeroute::cache::CacheStatus>()
+                .copied();
+            let span = got.range.clone();
+            let bytes = got.bytes().await?;
+            assert!(
+                bytes == body[span.start as usize..span.end as usize],
+                "{block} blocks, {range:?}: wrong bytes"
+            );
+            let expected = if hit {
+                lakeroute::cache::CacheStatus::Hit
+            } else {
+                lakeroute::cache::CacheStatus::Miss
+            };
+            assert_eq!(status, Some(expected), "{block} blocks, {range:?}");
+            let fetched = lake.stats().by_dataset["conf/far/v1"].bytes_remote - remote;
+            if let Some(GetRange::Suffix(n)) = range {
+                assert!(
+                    fetched <= n,
+                    "{block} blocks: a {n}-byte suffix fetched {fetched}"
+                );
+            }
+        }
+    }
     Ok(())
 }
 

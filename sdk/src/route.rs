@@ -685,8 +685,9 @@ impl Router {
 /// set (two servers can each hold a bucket of the same name, and a cache folder may be shared
 /// by processes that talk to both).
 fn cache_identity(root: &PhysicalUri, endpoint: Option<&str>) -> String {
+    // The endpoint first: it may have a path, which must not run into the object's.
     match endpoint {
-        Some(e) => format!("{root} at {e}"),
+        Some(e) => format!("{e} {root}"),
         None => root.to_string(),
     }
 }

@@ -68,7 +68,13 @@ pub struct Cache {
     pub(crate) freshness: Freshness,
     pub(crate) revalidate_after: Duration,
     pub(crate) same_region: bool,
+    /// Writes through the cache, counted per stripe of keys: a read that began before a write
+    /// to its key (the stripe's count moved) does not cache what it fetched.
+    generations: Vec<std::sync::atomic::AtomicU64>,
 }
+
+/// Stripes of [`Cache::generation`]: two keys in one stripe only make a read skip caching.
+const GENERATION_STRIPES: usize = 256;
 
 impl Cache {
     /// Opens the cache folder.
@@ -83,7 +89,26 @@ impl Cache {
             freshness: settings.freshness,
             revalidate_after: settings.revalidate_after,
             same_region: settings.same_region,
+            generations: (0..GENERATION_STRIPES)
+                .map(|_| std::sync::atomic::AtomicU64::new(0))
+                .collect(),
         })
+    }
+
+    /// How many writes through the cache `key`'s stripe has seen.
+    pub(crate) fn generation(&self, key: &str) -> u64 {
+        let stripe = fnv(key) as usize % GENERATION_STRIPES;
+        self.generations
+            .get(stripe)
+            .map_or(0, |g| g.load(std::sync::atomic::Ordering::Acquire))
+    }
+
+    /// Whether the policy holds `key` (without counting a read).
+    fn holds(&self, key: &str) -> bool {
+        self.policy
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .holds(fnv(key))
     }
 
     /// Entries and bytes in the cache folder.
@@ -143,6 +168,10 @@ impl Cache {
     /// the policy stops counting its bytes at once (else they would crowd out other entries
     /// until the object's next read).
     pub(crate) fn forget(&self, key: &str) {
+        let stripe = fnv(key) as usize % GENERATION_STRIPES;
+        if let Some(g) = self.generations.get(stripe) {
+            g.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        }
         let removed = {
             let mut p = self
                 .policy
@@ -407,10 +436,14 @@ impl CachedStore {
                 let range = Some(GetRange::Bounded(next.clone()));
                 match this.serve(&location, &key, &meta, &range, false).await? {
                     Some(part) => Ok(Some((part.bytes().await?, next.end))),
-                    None => Err(object_store::Error::Precondition {
-                        path: location.to_string(),
-                        source: "the object changed while it was read from the cache".into(),
-                    }),
+                    None => {
+                        // The entry is of an old version: drop it, so the next read starts over.
+                        this.cache.forget(&key);
+                        Err(object_store::Error::Precondition {
+                            path: location.to_string(),
+                            source: "the object changed while it was read from the cache".into(),
+                        })
+                    }
                 }
             }
         });
@@ -429,13 +462,17 @@ impl CachedStore {
     /// admits it, and answers the read.
     async fn fetch(&self, location: &Path, key: &str, options: GetOptions) -> Result<GetResult> {
         let asked = options.range.clone();
+        // Widened to whole blocks where the range allows; a suffix is fetched as asked (its
+        // first, partial block is not kept). Never more than the read needs plus two blocks.
+        let b = self.cache.block_size;
         let aligned = match &asked {
             Some(GetRange::Bounded(r)) => {
-                let b = self.cache.block_size;
                 Some(GetRange::Bounded((r.start / b) * b..r.end.div_ceil(b) * b))
             }
-            _ => None,
+            Some(GetRange::Offset(o)) => Some(GetRange::Offset((o / b) * b)),
+            other => other.clone(),
         };
+        let generation = self.cache.generation(key);
         let got = self
             .inner
             .get_opts(
@@ -446,7 +483,7 @@ impl CachedStore {
                 },
             )
             .await?;
-        self.absorb(location, key, &asked, got).await
+        self.absorb(location, key, &asked, got, generation).await
     }
 
     /// Answers a read with what the store sent back, streamed through: if the policy admits the
@@ -458,6 +495,7 @@ impl CachedStore {
         key: &str,
         asked: &Option<GetRange>,
         got: GetResult,
+        generation: u64,
     ) -> Result<GetResult> {
         let size = got.meta.size;
         let fetched = got.range.clone();
@@ -470,16 +508,20 @@ impl CachedStore {
             last_modified: got.meta.last_modified.to_rfc3339(),
             validated: now(),
         });
-        let held = meta.as_ref().is_some_and(|meta| {
-            self.cache.admit(
-                key,
-                &meta.etag,
-                size,
-                fetched.end - fetched.start,
-                self.cost.of(size),
-                self.cacheable(),
-            ) && self.cache.disk.write_meta(meta).is_ok()
-        });
+        // A write through the cache since the request went out: what came back may be the old
+        // version, so it is passed on but not kept.
+        let unchanged = self.cache.generation(key) == generation;
+        let held = unchanged
+            && meta.as_ref().is_some_and(|meta| {
+                self.cache.admit(
+                    key,
+                    &meta.etag,
+                    size,
+                    fetched.end - fetched.start,
+                    self.cost.of(size),
+                    self.cacheable(),
+                ) && self.cache.disk.write_meta(meta).is_ok()
+            });
         self.record(false, 0);
         let want = wanted(asked, size);
         let blocks = meta.as_ref().filter(|_| held).map(|meta| Blocks {
@@ -490,6 +532,8 @@ impl CachedStore {
             block: self.cache.block_size,
             index: fetched.start.div_ceil(self.cache.block_size),
             buf: Vec::new(),
+            generation,
+            stopped: false,
         });
         let body = pass_through(got.into_stream(), fetched.start, want.clone(), blocks);
         let fallback = Meta {
@@ -522,6 +566,7 @@ impl CachedStore {
         counted: bool,
     ) -> Result<Option<GetResult>> {
         let want = wanted(asked, meta.size);
+        let generation = self.cache.generation(key);
         let b = self.cache.block_size;
         let blocks = self.blocks(&want);
         let span = (blocks.start * b).min(meta.size)..(blocks.end * b).min(meta.size);
@@ -563,16 +608,24 @@ impl CachedStore {
             fetched = Some((fetch, bytes));
         }
         let hit = missing.is_empty();
-        let held = self.cache.admit(
-            key,
-            &meta.etag,
-            meta.size,
-            fetched.as_ref().map_or(0, |(_, b)| b.len() as u64),
-            self.cost.of(meta.size),
-            self.cacheable(),
-        );
-        // Blocks are stored only for an entry the policy holds (else its files were dropped).
-        if let (true, Some((fetch, bytes))) = (held, fetched) {
+        // The windows after a long read's first are the same read: they do not count another
+        // with the policy.
+        let held = if counted {
+            self.cache.admit(
+                key,
+                &meta.etag,
+                meta.size,
+                fetched.as_ref().map_or(0, |(_, b)| b.len() as u64),
+                self.cost.of(meta.size),
+                self.cacheable(),
+            )
+        } else {
+            self.cache.holds(key)
+        };
+        // Blocks are stored only for an entry the policy holds (else its files were dropped),
+        // and not when the object was written through the cache meanwhile.
+        let unchanged = self.cache.generation(key) == generation;
+        if let (true, true, Some((fetch, bytes))) = (held, unchanged, fetched) {
             self.store_blocks(key, meta, &fetch, &bytes);
         }
         let out = Bytes::from(buf)
@@ -625,14 +678,36 @@ struct Blocks {
     /// mid-block cannot complete that block).
     index: u64,
     buf: Vec<u8>,
+    /// The key's write count when the request went out: a write since stops the caching.
+    generation: u64,
+    /// Set once a block could not be kept: the rest streams through uncached.
+    stopped: bool,
 }
 
 impl Blocks {
+    /// Writes block `index`, unless the object was written through the cache or dropped by the
+    /// policy since: then nothing more of it is kept (it could be the old version, or
+    /// uncounted bytes).
+    fn write(&mut self, index: u64, data: &[u8]) -> bool {
+        if self.cache.generation(&self.key) != self.generation || !self.cache.holds(&self.key) {
+            return false;
+        }
+        let _ = self
+            .cache
+            .disk
+            .write_block(&self.key, &self.etag, index, data);
+        true
+    }
+
     /// Takes the bytes of the object at `[at, at + data.len())`, which follow those taken before.
     fn take(&mut self, at: u64, data: &[u8]) {
         let (mut pos, mut rest) = (at, data);
-        while !rest.is_empty() {
+        while !rest.is_empty() && !self.stopped {
             let start = self.index * self.block;
+            if start >= self.size {
+                // More bytes than the object has: nothing past its end is a block.
+                return;
+            }
             if pos < start {
                 let skip = ((start - pos) as usize).min(rest.len());
                 rest = &rest[skip..];
@@ -643,12 +718,10 @@ impl Blocks {
             let take = ((end - pos) as usize).min(rest.len());
             let (head, tail) = rest.split_at(take);
             let whole = self.buf.is_empty() && take as u64 == end - start;
+            let mut kept = true;
             if whole {
                 // The chunk holds the whole block: write it from there, without a copy.
-                let _ = self
-                    .cache
-                    .disk
-                    .write_block(&self.key, &self.etag, self.index, head);
+                kept = self.write(self.index, head);
             } else {
                 self.buf.extend_from_slice(head);
             }
@@ -656,13 +729,16 @@ impl Blocks {
             pos += take as u64;
             if pos == end {
                 if !whole {
-                    let _ = self
-                        .cache
-                        .disk
-                        .write_block(&self.key, &self.etag, self.index, &self.buf);
+                    let block = std::mem::take(&mut self.buf);
+                    kept = self.write(self.index, &block);
+                    self.buf = block;
                     self.buf.clear();
                 }
                 self.index += 1;
+            }
+            if !kept {
+                self.stopped = true;
+                self.buf = Vec::new();
             }
         }
     }
@@ -828,15 +904,20 @@ impl ObjectStore for CachedStore {
                 let check = GetOptions::new()
                     .with_if_none_match(Some(meta.etag.clone()))
                     .with_range(options.range.clone());
+                let generation = self.cache.generation(&key);
                 match self.inner.get_opts(location, check).await {
                     Err(object_store::Error::NotModified { .. }) => {
                         meta.validated = now();
-                        let _ = self.cache.disk.write_meta(&meta);
+                        if self.cache.generation(&key) == generation {
+                            let _ = self.cache.disk.write_meta(&meta);
+                        }
                     }
                     Ok(changed) => {
                         // New bytes: forget the old entry and keep what just arrived.
                         self.cache.disk.remove(&key);
-                        return self.absorb(location, &key, &options.range, changed).await;
+                        return self
+                            .absorb(location, &key, &options.range, changed, generation)
+                            .await;
                     }
                     Err(e) => return Err(e),
                 }

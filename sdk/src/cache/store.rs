@@ -390,7 +390,9 @@ impl CachedStore {
     /// Serves a read of a fresh entry as [`Self::serve`] does, but a read longer than
     /// [`HIT_WINDOW`] as a stream of windows, each read from disk when the consumer asks for
     /// it: memory holds one window, not the whole object. A window that finds the object
-    /// changed (through `If-Match` on a block it lacked) ends the stream with an error.
+    /// changed (through `If-Match` on a block it lacked) drops the entry and ends the stream
+    /// with an error. The answer's [`CacheStatus`], the hit or miss counted and the read the
+    /// policy sees are the first window's; later windows add only the bytes they served.
     async fn serve_windows(
         &self,
         location: &Path,

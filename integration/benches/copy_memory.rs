@@ -1,10 +1,14 @@
-//! Peak memory of a 1 GiB copy from S3 to Azure (local moto to local Azurite).
+//! Peak memory of a 1 GiB copy from S3 to Azure (local moto to local Azurite), directly and
+//! through the egress-aware cache.
 //!
 //! The copy streams in parts, so the process's peak resident memory should grow by about
 //! `PART_SIZE x (MAX_CONCURRENCY + 1)` (the part being filled and the parts in flight) plus a
-//! small constant for HTTP buffers, not by the object's size. The baseline
-//! is the process's resident memory just before the copy, measured in the same run; the kernel's
-//! peak counter is reset there (`/proc/self/clear_refs`), so the peak is the copy's own.
+//! small constant for HTTP buffers, not by the object's size. Through the cache (a process on
+//! Azure reading S3, so every byte is cached): a miss streams through with one block in memory,
+//! a hit is read from disk 64 MiB at a time, so neither grows with the object either. The
+//! baseline is the process's resident memory just before each copy, measured in the same run;
+//! the kernel's peak counter is reset there (`/proc/self/clear_refs`), so the peak is the
+//! copy's own.
 //!
 //! `cargo bench -p lakeroute-integration --bench copy_memory` (servers from integration/start).
 //! `LAKEROUTE_COPY_MIB` changes the object size (default 1024).
@@ -133,7 +137,40 @@ async fn main() -> Result<(), Error> {
         grew_mib - budget_mib,
         grew_mib / mib as f64
     );
-    lake.delete(&src).await?;
     lake.delete(&dst).await?;
+
+    // The same copy through the cache: first a miss, then a hit.
+    let cache = tempfile::tempdir()?;
+    let settings = cat.path().join("lakeroute.yaml");
+    let text = std::fs::read_to_string(&settings)?;
+    std::fs::write(
+        &settings,
+        format!(
+            "compute: {{provider: azure, region: westeurope}}\ncache: {{dir: {}, max_bytes: {}MiB, block_size: 1MiB}}\n{text}",
+            cache.path().display(),
+            2 * mib
+        ),
+    )?;
+    let cached = cat.lake()?;
+    for pass in ["miss", "hit"] {
+        let dst = format!("lake://bench/azure/v1/{run}/cached-{pass}.bin");
+        std::fs::write("/proc/self/clear_refs", "5")?;
+        let baseline = status_kib("VmRSS")?;
+        let t = Instant::now();
+        let copied = cached.copy(&src, &dst).await?;
+        let secs = t.elapsed().as_secs_f64();
+        let peak = status_kib("VmHWM")?;
+        assert_eq!(copied, size as u64);
+        let grew_mib = peak.saturating_sub(baseline) as f64 / 1024.0;
+        println!(
+            "copy through the cache ({pass}): {mib} MiB in {secs:.1} s; peak RSS {:.1} MiB, growth {grew_mib:.1} MiB; growth / object size = {:.3}",
+            peak as f64 / 1024.0,
+            grew_mib / mib as f64
+        );
+        cached.delete(&dst).await?;
+    }
+    let st = cached.stats().by_dataset["bench/s3/v1"];
+    assert_eq!((st.cache_misses, st.cache_hits), (1, 1), "{st:?}");
+    lake.delete(&src).await?;
     Ok(())
 }

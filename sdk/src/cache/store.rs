@@ -690,7 +690,7 @@ impl Blocks {
     /// Writes block `index`, unless the object was written through the cache or dropped by the
     /// policy since: then nothing more of it is kept (it could be the old version, or
     /// uncounted bytes).
-    fn write(&mut self, index: u64, data: &[u8]) -> bool {
+    fn write(&self, index: u64, data: &[u8]) -> bool {
         if self.cache.generation(&self.key) != self.generation || !self.cache.holds(&self.key) {
             return false;
         }
@@ -731,9 +731,7 @@ impl Blocks {
             pos += take as u64;
             if pos == end {
                 if !whole {
-                    let block = std::mem::take(&mut self.buf);
-                    kept = self.write(self.index, &block);
-                    self.buf = block;
+                    kept = self.write(self.index, &self.buf);
                     self.buf.clear();
                 }
                 self.index += 1;

@@ -352,13 +352,15 @@ impl Router {
 
     /// Routes a parsed URI.
     pub(crate) fn route(&self, uri: StorageUri) -> Result<Route> {
-        match &uri {
-            StorageUri::Lake(lake) => self.route_lake(lake, uri.clone()),
-            StorageUri::Physical(phys) => self.route_physical(phys, uri.clone()),
-        }
+        let target = match &uri {
+            StorageUri::Lake(lake) => self.lake_target(lake)?,
+            StorageUri::Physical(phys) => self.physical_target(phys)?,
+        };
+        Ok(Route { uri, target })
     }
 
-    fn route_lake(&self, lake: &LakeUri, uri: StorageUri) -> Result<Route> {
+    /// The target of a dataset, built on first use and shared after.
+    fn lake_target(&self, lake: &LakeUri) -> Result<Arc<Target>> {
         let id = lake.dataset();
         let cached = self.targets.read().ok().and_then(|t| t.get(id).cloned());
         let target = match cached {
@@ -371,7 +373,7 @@ impl Router {
                 t
             }
         };
-        Ok(Route { uri, target })
+        Ok(target)
     }
 
     /// Where a dataset's keys go: its profile's store (or a mirrored pair) and root.
@@ -533,7 +535,8 @@ impl Router {
         ))
     }
 
-    fn route_physical(&self, phys: &PhysicalUri, uri: StorageUri) -> Result<Route> {
+    /// The target of a physical URI's bucket or container, built on first use and shared after.
+    fn physical_target(&self, phys: &PhysicalUri) -> Result<Arc<Target>> {
         let ns_base = phys.with_key(Vec::new(), false);
         let known = self
             .physical_targets
@@ -541,7 +544,7 @@ impl Router {
             .ok()
             .and_then(|t| t.get(&ns_base).cloned());
         if let Some(target) = known {
-            return Ok(Route { uri, target });
+            return Ok(target);
         }
         let (profile, key_root, store, store_base) = match phys.scheme() {
             PhysicalScheme::File => (
@@ -563,7 +566,7 @@ impl Router {
                     if let Ok(mut map) = self.physical_targets.write() {
                         map.insert(ns_base, Arc::clone(&target));
                     }
-                    return Ok(Route { target, uri });
+                    return Ok(target);
                 }
                 None => {
                     let (key, provider) = match scheme {
@@ -625,21 +628,18 @@ impl Router {
                         if let Ok(mut map) = self.physical_targets.write() {
                             map.insert(ns_base, Arc::clone(&target));
                         }
-                        return Ok(Route { target, uri });
+                        return Ok(target);
                     }
                 }
             },
         };
-        Ok(Route {
-            target: Arc::new(Target::new(
-                Namespace::Physical(ns_base),
-                profile,
-                store,
-                store_base,
-                key_root,
-            )),
-            uri,
-        })
+        Ok(Arc::new(Target::new(
+            Namespace::Physical(ns_base),
+            profile,
+            store,
+            store_base,
+            key_root,
+        )))
     }
 
     /// The declared profile for a bucket/container/memory name, and the store segments that

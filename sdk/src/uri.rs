@@ -529,7 +529,11 @@ pub(crate) fn parse_version(text: &str) -> std::result::Result<u32, String> {
 
 /// Splits and decodes a key; returns the segments and whether it ended in `/`.
 fn parse_key(uri: &str, raw: &str) -> Result<(Vec<String>, bool)> {
-    if let Some(c) = raw.chars().find(|c| *c == '?' || *c == '#') {
+    if let Some(c) = raw
+        .bytes()
+        .find(|b| *b == b'?' || *b == b'#')
+        .map(char::from)
+    {
         return Err(Error::invalid_uri(
             uri,
             format!(
@@ -557,6 +561,10 @@ fn parse_key(uri: &str, raw: &str) -> Result<(Vec<String>, bool)> {
 
 fn decode_segment(uri: &str, raw: &str) -> Result<String> {
     let bytes = raw.as_bytes();
+    if !bytes.contains(&b'%') {
+        // Nothing to decode, and a `&str` is already UTF-8.
+        return Ok(raw.to_string());
+    }
     for (i, b) in bytes.iter().enumerate() {
         if *b == b'%' {
             let ok = bytes
@@ -581,7 +589,12 @@ pub(crate) fn check_segment(uri: &str, seg: &str) -> Result<()> {
     if seg.is_empty() {
         return Err(Error::invalid_uri(uri, "empty key segment"));
     }
-    if seg.chars().any(char::is_control) {
+    let control = if seg.is_ascii() {
+        seg.bytes().any(|b| b.is_ascii_control())
+    } else {
+        seg.chars().any(char::is_control)
+    };
+    if control {
         return Err(Error::invalid_uri(
             uri,
             format!("segment {seg:?} contains a control character"),
@@ -598,14 +611,23 @@ pub(crate) fn check_segment(uri: &str, seg: &str) -> Result<()> {
 }
 
 fn is_escape(seg: &str) -> bool {
-    seg == "."
-        || seg == ".."
-        || seg.contains('/')
-        || seg.contains('\\')
-        || seg.contains('\u{2215}') // DIVISION SLASH
-        || seg.contains('\u{2044}') // FRACTION SLASH
-        || seg.contains('\u{29F5}') // REVERSE SOLIDUS OPERATOR
-        || seg.contains('\u{FE68}') // SMALL REVERSE SOLIDUS
+    if seg == "." || seg == ".." {
+        return true;
+    }
+    // Only ASCII separators can occur in ASCII text; it is nearly every key, so one byte pass.
+    if seg.is_ascii() {
+        return seg.bytes().any(|b| b == b'/' || b == b'\\');
+    }
+    seg.chars().any(|c| {
+        matches!(
+            c,
+            '/' | '\\'
+                | '\u{2215}' // DIVISION SLASH
+                | '\u{2044}' // FRACTION SLASH
+                | '\u{29F5}' // REVERSE SOLIDUS OPERATOR
+                | '\u{FE68}' // SMALL REVERSE SOLIDUS
+        )
+    })
 }
 
 fn write_key(f: &mut fmt::Formatter<'_>, key: &[String], trailing_slash: bool) -> fmt::Result {

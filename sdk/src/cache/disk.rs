@@ -44,14 +44,19 @@ pub(crate) struct Disk {
     used: AtomicU64,
 }
 
-fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
+fn write_atomic(path: &Path, parts: &[&[u8]]) -> std::io::Result<()> {
+    use std::io::Write;
     let tmp = path.with_extension(format!(
         "tmp.{}.{}",
         std::process::id(),
         fnv(&format!("{:?}", std::time::SystemTime::now()))
     ));
-    std::fs::write(&tmp, data)?;
-    std::fs::rename(&tmp, path).inspect_err(|_| {
+    let written = std::fs::File::create(&tmp).and_then(|mut f| {
+        parts.iter().try_for_each(|p| f.write_all(p))?;
+        std::fs::rename(&tmp, path)
+    });
+    // A full disk or a failed rename leaves no temporary file behind.
+    written.inspect_err(|_| {
         let _ = std::fs::remove_file(&tmp);
     })
 }
@@ -138,7 +143,7 @@ impl Disk {
             "key": m.key, "etag": m.etag, "version": m.version, "size": m.size,
             "last_modified": m.last_modified, "validated": m.validated,
         });
-        write_atomic(&dir.join("meta.json"), doc.to_string().as_bytes())
+        write_atomic(&dir.join("meta.json"), &[doc.to_string().as_bytes()])
     }
 
     fn block_path(&self, key: &str, etag: &str, index: u64) -> PathBuf {
@@ -231,11 +236,10 @@ impl Disk {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        let mut buf = Vec::with_capacity(data.len() + 4);
-        buf.extend_from_slice(data);
-        buf.extend_from_slice(&crc32fast::hash(data).to_le_bytes());
-        write_atomic(&path, &buf)?;
-        self.used.fetch_add(buf.len() as u64, Ordering::Relaxed);
+        let crc = crc32fast::hash(data).to_le_bytes();
+        write_atomic(&path, &[data, &crc])?;
+        self.used
+            .fetch_add((data.len() + crc.len()) as u64, Ordering::Relaxed);
         Ok(())
     }
 

@@ -687,11 +687,17 @@ struct Blocks {
 }
 
 impl Blocks {
-    /// Writes block `index`, unless the object was written through the cache or dropped by the
-    /// policy since: then nothing more of it is kept (it could be the old version, or
-    /// uncounted bytes).
-    fn write(&self, index: u64, data: &[u8]) -> bool {
-        if self.cache.generation(&self.key) != self.generation || !self.cache.holds(&self.key) {
+    /// Whether blocks may still be kept: not when the object was written through the cache or
+    /// dropped by the policy since the request went out (they could be the old version, or
+    /// bytes the policy does not count).
+    fn live(&self) -> bool {
+        self.cache.generation(&self.key) == self.generation && self.cache.holds(&self.key)
+    }
+
+    /// Writes block `index` if `live` (checked once per chunk, on its first complete block,
+    /// so small blocks do not take the policy's lock each): false when nothing more is kept.
+    fn write(&self, index: u64, data: &[u8], live: &mut Option<bool>) -> bool {
+        if !*live.get_or_insert_with(|| self.live()) {
             return false;
         }
         let _ = self
@@ -704,6 +710,7 @@ impl Blocks {
     /// Takes the bytes of the object at `[at, at + data.len())`, which follow those taken before.
     fn take(&mut self, at: u64, data: &[u8]) {
         let (mut pos, mut rest) = (at, data);
+        let mut live = None;
         while !rest.is_empty() && !self.stopped {
             let start = self.index * self.block;
             if start >= self.size {
@@ -723,7 +730,7 @@ impl Blocks {
             let mut kept = true;
             if whole {
                 // The chunk holds the whole block: write it from there, without a copy.
-                kept = self.write(self.index, head);
+                kept = self.write(self.index, head, &mut live);
             } else {
                 self.buf.extend_from_slice(head);
             }
@@ -731,7 +738,7 @@ impl Blocks {
             pos += take as u64;
             if pos == end {
                 if !whole {
-                    kept = self.write(self.index, &self.buf);
+                    kept = self.write(self.index, &self.buf, &mut live);
                     self.buf.clear();
                 }
                 self.index += 1;
@@ -998,5 +1005,141 @@ impl ObjectStore for CachedStore {
         let done = self.inner.rename_opts(from, to, options).await;
         keys.iter().for_each(|k| self.cache.forget(k));
         done
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::meter::{Budget, Meter};
+    use object_store::ObjectStoreExt;
+    use object_store::local::LocalFileSystem;
+    use tokio::sync::Notify;
+
+    /// A real store whose GETs, once armed, hold their answer (the old version's open body)
+    /// until released: a read and a write interleave in a chosen order.
+    #[derive(Debug)]
+    struct Gate {
+        inner: Arc<dyn ObjectStore>,
+        armed: std::sync::atomic::AtomicBool,
+        reached: Notify,
+        release: Notify,
+    }
+
+    impl fmt::Display for Gate {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "Gate({})", self.inner)
+        }
+    }
+
+    #[async_trait]
+    impl ObjectStore for Gate {
+        async fn put_opts(&self, l: &Path, p: PutPayload, o: PutOptions) -> Result<PutResult> {
+            self.inner.put_opts(l, p, o).await
+        }
+        async fn put_multipart_opts(
+            &self,
+            l: &Path,
+            o: PutMultipartOptions,
+        ) -> Result<Box<dyn MultipartUpload>> {
+            self.inner.put_multipart_opts(l, o).await
+        }
+        async fn get_opts(&self, l: &Path, o: GetOptions) -> Result<GetResult> {
+            let got = self.inner.get_opts(l, o).await;
+            if self.armed.swap(false, std::sync::atomic::Ordering::SeqCst) {
+                self.reached.notify_one();
+                self.release.notified().await;
+            }
+            got
+        }
+        fn delete_stream(
+            &self,
+            locations: BoxStream<'static, Result<Path>>,
+        ) -> BoxStream<'static, Result<Path>> {
+            self.inner.delete_stream(locations)
+        }
+        fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
+            self.inner.list(prefix)
+        }
+        async fn list_with_delimiter(&self, prefix: Option<&Path>) -> Result<ListResult> {
+            self.inner.list_with_delimiter(prefix).await
+        }
+        async fn copy_opts(&self, from: &Path, to: &Path, o: CopyOptions) -> Result<()> {
+            self.inner.copy_opts(from, to, o).await
+        }
+    }
+
+    fn cached(
+        gate: Arc<Gate>,
+        dir: &std::path::Path,
+    ) -> std::result::Result<CachedStore, Box<dyn std::error::Error>> {
+        let cache = Cache::open(&crate::catalog::CacheSettings {
+            dir: dir.to_path_buf(),
+            max_bytes: 1 << 30,
+            block_size: 4096,
+            freshness: Freshness::Ttl,
+            revalidate_after: Duration::from_secs(3600),
+            same_region: false,
+            medium_price_gb_month: 0.08,
+        })?;
+        let meter = Arc::new(Meter::new(Budget::default()));
+        Ok(CachedStore::new(
+            gate,
+            Arc::new(cache),
+            "file:///gated".into(),
+            // Immutable: an entry is never revalidated, so a stale one would be served for good.
+            true,
+            ReadCost {
+                per_byte: 0.09 / 1e9,
+                per_request: 0.0,
+            },
+            Account::new(meter, "d/n/v1".into(), "p".into()),
+        ))
+    }
+
+    /// A read whose answer was on its way when the object was overwritten through the cache
+    /// keeps nothing of it: the next read gets the new version, never the old one for good.
+    #[tokio::test]
+    async fn a_read_that_raced_a_write_leaves_nothing_stale()
+    -> std::result::Result<(), Box<dyn std::error::Error>> {
+        let (data, cache_dir) = (tempfile::tempdir()?, tempfile::tempdir()?);
+        let gate = Arc::new(Gate {
+            inner: Arc::new(LocalFileSystem::new_with_prefix(data.path())?),
+            armed: false.into(),
+            reached: Notify::new(),
+            release: Notify::new(),
+        });
+        let store = Arc::new(cached(Arc::clone(&gate), cache_dir.path())?);
+        let path = Path::from("t/object.bin");
+        let (old, new) = (vec![1u8; 20_000], vec![2u8; 20_000]);
+        // Whole reads, and a range read whose blocks are written as they pass.
+        for range in [None, Some(GetRange::Bounded(4096..12_288))] {
+            store.put(&path, old.clone().into()).await?;
+            gate.armed.store(true, std::sync::atomic::Ordering::SeqCst);
+            let reader = {
+                let (store, path, range) = (Arc::clone(&store), path.clone(), range.clone());
+                tokio::spawn(async move {
+                    let opts = GetOptions::new().with_range(range);
+                    store.get_opts(&path, opts).await?.bytes().await
+                })
+            };
+            gate.reached.notified().await;
+            // The store has answered with the old version; the write lands before the read
+            // is taken in.
+            store.put(&path, new.clone().into()).await?;
+            gate.release.notify_one();
+            let raced = reader.await??;
+            assert!(
+                raced.iter().all(|b| *b == 1),
+                "the racing read sees the old bytes"
+            );
+            let opts = GetOptions::new().with_range(range.clone());
+            let after = store.get_opts(&path, opts).await?.bytes().await?;
+            assert!(
+                after.iter().all(|b| *b == 2),
+                "a read after the write gets the new version (range {range:?})"
+            );
+        }
+        Ok(())
     }
 }

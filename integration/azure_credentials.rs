@@ -15,8 +15,8 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 use lakeroute_integration::{
-    AZURITE_ACCOUNT, AZURITE_KEY, Servers, assert_refreshed_once_per_lifetime, cli, load_in_child,
-    python, servers, spawn_load,
+    AZURITE_ACCOUNT, AZURITE_KEY, Servers, assert_refreshed_once_per_lifetime, isolated_cli,
+    load_in_child, python, servers, spawn_load,
 };
 
 type TestResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
@@ -217,17 +217,19 @@ print(generate_container_sas(account, "lake", account_key=key,
             d.join("bin").display(),
             std::env::var("PATH").unwrap_or_default()
         );
-        let mut cmd = Command::new(cli()?);
-        cmd.env_clear()
-            .env("PATH", path)
-            .env("HOME", home)
-            .env("SSL_CERT_FILE", d.join("ca.pem"))
-            .env("LAKEROUTE_LOG", "trace");
-        for (k, v) in vars {
-            cmd.env(k, v);
-        }
-        cmd.arg("--catalog").arg(d.join("catalog")).args(args);
-        cmd.stdin(Stdio::null()).output().map_err(|e| e.to_string())
+        let defaults: [(&str, std::ffi::OsString); 4] = [
+            ("PATH", path.into()),
+            ("HOME", home.into()),
+            ("SSL_CERT_FILE", d.join("ca.pem").into()),
+            ("LAKEROUTE_LOG", "trace".into()),
+        ];
+        // `vars` come last, so a test can replace a default (its log level).
+        isolated_cli(&d.join("catalog"), defaults)?
+            .envs(vars.iter().copied())
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| e.to_string())
     }
 
     /// Token requests the identity endpoint saw: (kind, client id, accepted).

@@ -463,19 +463,16 @@ fn buckets_no_profile_serves_are_accounted_cached_and_budgeted() -> TestResult {
     let cli =
         |args: &[&str]| -> Result<std::process::Output, Box<dyn std::error::Error + Send + Sync>> {
             // Only these settings: a developer's own AWS_* variables must not compete.
-            let out = std::process::Command::new(lakeroute_integration::cli()?)
-                .env_clear()
-                .env("PATH", std::env::var("PATH").unwrap_or_default())
-                .env("AWS_ENDPOINT", &s.s3)
-                .env("AWS_ALLOW_HTTP", "true")
-                .env("AWS_ACCESS_KEY_ID", "testing")
-                .env("AWS_SECRET_ACCESS_KEY", "testing")
-                .env("AWS_REGION", "us-east-1")
-                .arg("--catalog")
-                .arg(cat.path())
+            let vars = [
+                ("AWS_ENDPOINT", s.s3.as_str()),
+                ("AWS_ALLOW_HTTP", "true"),
+                ("AWS_ACCESS_KEY_ID", "testing"),
+                ("AWS_SECRET_ACCESS_KEY", "testing"),
+                ("AWS_REGION", "us-east-1"),
+            ];
+            Ok(lakeroute_integration::isolated_cli(cat.path(), vars)?
                 .args(args)
-                .output()?;
-            Ok(out)
+                .output()?)
         };
     let ok = |out: std::process::Output| -> TestResult {
         if out.status.success() {

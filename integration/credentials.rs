@@ -8,12 +8,12 @@
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use lakeroute_integration::{
-    Servers, assert_refreshed_once_per_lifetime, cli, load_in_child, servers, spawn_load,
+    Servers, assert_refreshed_once_per_lifetime, isolated_cli, load_in_child, servers, spawn_load,
 };
 
 type TestResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
@@ -141,19 +141,14 @@ impl Env {
     }
 
     fn run(&self, extra: &[(&str, &str)], args: &[&str]) -> Result<Output, String> {
-        let mut cmd = Command::new(cli()?);
-        cmd.env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default());
-        for (k, v) in &self.vars {
-            cmd.env(k, v);
-        }
-        for (k, v) in extra {
-            cmd.env(k, v);
-        }
-        cmd.arg("--catalog")
-            .arg(self.dir.path().join("catalog"))
-            .args(args);
-        cmd.output().map_err(|e| e.to_string())
+        let vars = self.vars.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+        isolated_cli(
+            &self.dir.path().join("catalog"),
+            vars.chain(extra.iter().copied()),
+        )?
+        .args(args)
+        .output()
+        .map_err(|e| e.to_string())
     }
 }
 

@@ -44,6 +44,26 @@ pub fn cli() -> Result<PathBuf, String> {
     }
 }
 
+/// The CLI on `catalog` with only PATH and `vars` in its environment (a later `PATH` in `vars`
+/// replaces the inherited one): a developer's own `AWS_*` or `AZURE_*` settings must not take
+/// part in a test. Add the arguments and run it.
+pub fn isolated_cli<K, V>(
+    catalog: &Path,
+    vars: impl IntoIterator<Item = (K, V)>,
+) -> Result<std::process::Command, String>
+where
+    K: AsRef<std::ffi::OsStr>,
+    V: AsRef<std::ffi::OsStr>,
+{
+    let mut cmd = std::process::Command::new(cli()?);
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(vars)
+        .arg("--catalog")
+        .arg(catalog);
+    Ok(cmd)
+}
+
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }

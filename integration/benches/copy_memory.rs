@@ -62,6 +62,46 @@ fn status_kib(field: &str) -> Result<u64, Error> {
         .ok_or_else(|| format!("no {field} in /proc/self/status").into())
 }
 
+/// What one measured copy did: bytes copied, seconds, and peak and baseline resident memory
+/// (KiB) of the process around it.
+struct Measured {
+    copied: u64,
+    secs: f64,
+    peak: u64,
+    baseline: u64,
+}
+
+impl Measured {
+    fn grew_mib(&self) -> f64 {
+        self.peak.saturating_sub(self.baseline) as f64 / 1024.0
+    }
+}
+
+/// Copies `src` to `dst` alone under the kernel's peak counter (reset first; Linux >= 4.0),
+/// then checks the copy's size and its last 4 KiB.
+async fn measured_copy(lake: &lakeroute::Lake, src: &str, dst: &str) -> Result<Measured, Error> {
+    std::fs::write("/proc/self/clear_refs", "5")?;
+    let baseline = status_kib("VmRSS")?;
+    let t = Instant::now();
+    let copied = lake.copy(src, dst).await?;
+    let secs = t.elapsed().as_secs_f64();
+    let peak = status_kib("VmHWM")?;
+    let size = lake.head(dst).await?.size;
+    assert_eq!(copied, size, "{dst}: copied {copied} bytes of {size}");
+    let spot = lake.get_range(dst, size.saturating_sub(4096)..size).await?;
+    let block = pattern(1024 * 1024, 11);
+    assert!(
+        spot == block.slice(block.len() - spot.len()..),
+        "{dst}: copied bytes differ"
+    );
+    Ok(Measured {
+        copied,
+        secs,
+        peak,
+        baseline,
+    })
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let Some(s) = servers() else { return Ok(()) };
@@ -103,34 +143,21 @@ async fn main() -> Result<(), Error> {
         t.elapsed().as_secs_f64()
     );
 
-    // Reset the peak counter (Linux >= 4.0), then measure the copy alone.
-    std::fs::write("/proc/self/clear_refs", "5")?;
-    let baseline = status_kib("VmRSS")?;
-    let t = Instant::now();
-    let copied = lake.copy(&src, &dst).await?;
-    let secs = t.elapsed().as_secs_f64();
-    let peak = status_kib("VmHWM")?;
-    let head = lake.head(&dst).await?;
-    assert_eq!((copied, head.size), (size as u64, size as u64));
-    let spot = lake
-        .get_range(&dst, (size as u64 - 4096)..size as u64)
-        .await?;
-    assert!(
-        spot == pattern(1024 * 1024, 11).slice(1024 * 1024 - 4096..),
-        "copied bytes differ"
-    );
+    let m = measured_copy(&lake, &src, &dst).await?;
+    assert_eq!(m.copied, size as u64);
 
     // The part being filled plus the parts in flight.
     let budget_mib = (lakeroute::PART_SIZE * (lakeroute::MAX_CONCURRENCY + 1)) as f64 / 1048576.0;
-    let grew_mib = peak.saturating_sub(baseline) as f64 / 1024.0;
+    let grew_mib = m.grew_mib();
     println!(
-        "copy S3 -> Azure: {mib} MiB in {secs:.1} s ({:.0} MiB/s)",
-        mib as f64 / secs
+        "copy S3 -> Azure: {mib} MiB in {:.1} s ({:.0} MiB/s)",
+        m.secs,
+        mib as f64 / m.secs
     );
     println!(
         "peak RSS {:.1} MiB; baseline before the copy {:.1} MiB; growth {grew_mib:.1} MiB",
-        peak as f64 / 1024.0,
-        baseline as f64 / 1024.0
+        m.peak as f64 / 1024.0,
+        m.baseline as f64 / 1024.0
     );
     println!(
         "part size x (concurrency + 1) = {budget_mib:.0} MiB; constant above it = {:.1} MiB; growth / object size = {:.3}",
@@ -154,18 +181,14 @@ async fn main() -> Result<(), Error> {
     let cached = cat.lake()?;
     for pass in ["miss", "hit"] {
         let dst = format!("lake://bench/azure/v1/{run}/cached-{pass}.bin");
-        std::fs::write("/proc/self/clear_refs", "5")?;
-        let baseline = status_kib("VmRSS")?;
-        let t = Instant::now();
-        let copied = cached.copy(&src, &dst).await?;
-        let secs = t.elapsed().as_secs_f64();
-        let peak = status_kib("VmHWM")?;
-        assert_eq!(copied, size as u64);
-        let grew_mib = peak.saturating_sub(baseline) as f64 / 1024.0;
+        let m = measured_copy(&cached, &src, &dst).await?;
+        assert_eq!(m.copied, size as u64);
         println!(
-            "copy through the cache ({pass}): {mib} MiB in {secs:.1} s; peak RSS {:.1} MiB, growth {grew_mib:.1} MiB; growth / object size = {:.3}",
-            peak as f64 / 1024.0,
-            grew_mib / mib as f64
+            "copy through the cache ({pass}): {mib} MiB in {:.1} s; peak RSS {:.1} MiB, growth {:.1} MiB; growth / object size = {:.3}",
+            m.secs,
+            m.peak as f64 / 1024.0,
+            m.grew_mib(),
+            m.grew_mib() / mib as f64
         );
         cached.delete(&dst).await?;
     }

@@ -5,7 +5,7 @@
 //! `PART_SIZE x (MAX_CONCURRENCY + 1)` (the part being filled and the parts in flight) plus a
 //! small constant for HTTP buffers, not by the object's size. Through the cache (a process on
 //! Azure reading S3, so every byte is cached): a miss streams through with one block in memory,
-//! a hit is read from disk 64 MiB at a time, so neither grows with the object either. The
+//! a hit is read from disk 40 MiB at a time, so neither grows with the object either. The
 //! baseline is the process's resident memory just before each copy, measured in the same run;
 //! the kernel's peak counter is reset there (`/proc/self/clear_refs`), so the peak is the
 //! copy's own.

@@ -46,10 +46,7 @@ fn catalog(
             ),
         ],
     )?;
-    // Process settings go beside the storage profiles.
-    let file = cat.path().join("lakeroute.yaml");
-    let text = std::fs::read_to_string(&file)?;
-    std::fs::write(&file, format!("{settings}{text}"))?;
+    cat.prepend_settings(&settings)?;
     Ok(cat)
 }
 
@@ -393,6 +390,76 @@ async fn a_deleted_or_overwritten_object_frees_its_room_at_once() -> TestResult 
     lake.get(&uri("d")).await?;
     assert!(b_is_held().await?, "d took the overwritten object's room");
     lake.delete_prefix("lake://it/hot/v1/").await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn buckets_of_one_name_on_two_servers_never_share_entries() -> TestResult {
+    // Two S3 servers each hold a bucket `lakeroute-it` with an object under the same key, and
+    // one cache folder serves both. Entries are named by endpoint as well as bucket and key, so
+    // each read gets its own server's bytes, even from datasets that are never revalidated.
+    let Some(s) = servers() else { return Ok(()) };
+    let other = lakeroute_integration::PrivateMoto::start(&s)?;
+    let dir = tempfile::tempdir()?;
+    let run = run_id();
+    let prefix = format!("cache/{run}/twin");
+    let frozen = "  immutable: true\n";
+    let cat = ItCatalog::new(
+        &s,
+        &s.s3,
+        &format!(
+            "  s3-other:\n    provider: aws\n    bucket: lakeroute-it\n    region: us-east-1\n    endpoint: {}\n    path_style: true\n    credentials: {{access_key_id: testing, secret_access_key: testing}}\n",
+            other.endpoint()
+        ),
+        &[
+            (
+                "it/here.yaml",
+                descriptor("it", "here", "s3", &prefix, frozen),
+            ),
+            (
+                "it/there.yaml",
+                descriptor("it", "there", "s3-other", &prefix, frozen),
+            ),
+        ],
+    )?;
+    cat.prepend_settings(&format!(
+        "compute: {{provider: azure, region: westeurope}}\ncache: {{dir: {}, max_bytes: 64MiB, block_size: 1MiB}}",
+        dir.path().display()
+    ))?;
+    let lake = cat.lake()?;
+    let (here, there) = ("lake://it/here/v1/same.bin", "lake://it/there/v1/same.bin");
+    assert_eq!(
+        lake.resolve(here)?.physical().to_string(),
+        lake.resolve(there)?.physical().to_string(),
+        "one bucket name and key on both servers"
+    );
+    let (a, b) = (
+        lakeroute::conformance::pattern(MIB + 1, 21),
+        lakeroute::conformance::pattern(MIB + 1, 22),
+    );
+    lake.put(here, a.clone().into()).await?;
+    lake.put(there, b.clone().into()).await?;
+    // Misses, then hits: each from its own entry.
+    for round in 0..2 {
+        assert!(lake.get(here).await? == a, "round {round}: {here}");
+        assert!(lake.get(there).await? == b, "round {round}: {there}");
+    }
+    let st = lake.stats();
+    for ds in ["it/here/v1", "it/there/v1"] {
+        let c = st.by_dataset[ds];
+        assert_eq!((c.cache_misses, c.cache_hits), (1, 1), "{ds}: {c:?}");
+    }
+    // A second process on the same folder finds both entries, each its own.
+    let again = cat.lake()?;
+    assert!(again.get(there).await? == b && again.get(here).await? == a);
+    let st = again.stats();
+    assert_eq!(
+        (st.total.cache_hits, st.total.cache_misses),
+        (2, 0),
+        "{:?}",
+        st.total
+    );
+    lake.delete_prefix("lake://it/here/v1/").await?;
     Ok(())
 }
 

@@ -203,6 +203,14 @@ impl ItCatalog {
         self.dir.path()
     }
 
+    /// Puts process settings (`compute:`, `cache:`, `budget:`, ...) at the top of its
+    /// `lakeroute.yaml`, before the storage profiles.
+    pub fn prepend_settings(&self, settings: &str) -> std::io::Result<()> {
+        let file = self.dir.path().join("lakeroute.yaml");
+        let text = std::fs::read_to_string(&file)?;
+        std::fs::write(&file, format!("{settings}\n{text}"))
+    }
+
     /// A lake over it.
     pub fn lake(&self) -> lakeroute::Result<Lake> {
         Lake::from_catalog(self.dir.path())

@@ -168,16 +168,11 @@ async fn main() -> Result<(), Error> {
 
     // The same copy through the cache: first a miss, then a hit.
     let cache = tempfile::tempdir()?;
-    let settings = cat.path().join("lakeroute.yaml");
-    let text = std::fs::read_to_string(&settings)?;
-    std::fs::write(
-        &settings,
-        format!(
-            "compute: {{provider: azure, region: westeurope}}\ncache: {{dir: {}, max_bytes: {}MiB, block_size: 1MiB}}\n{text}",
-            cache.path().display(),
-            2 * mib
-        ),
-    )?;
+    cat.prepend_settings(&format!(
+        "compute: {{provider: azure, region: westeurope}}\ncache: {{dir: {}, max_bytes: {}MiB, block_size: 1MiB}}",
+        cache.path().display(),
+        2 * mib
+    ))?;
     let cached = cat.lake()?;
     for pass in ["miss", "hit"] {
         let dst = format!("lake://bench/azure/v1/{run}/cached-{pass}.bin");

@@ -245,6 +245,63 @@ async fn cache_misses_stream_and_keep_their_blocks() -> TestResult {
 }
 
 #[tokio::test]
+async fn processes_sharing_a_folder_keep_what_is_worth_most() -> TestResult {
+    // Each `Lake` has its own policy, as each process has; one folder of 3 MiB serves them.
+    // A cross-cloud object ($0.0875/GB to fetch again) and a cross-region one ($0.02/GB), 2 MiB
+    // each, read once: whichever order they come in, and whichever process reads them, the
+    // folder keeps the cross-cloud one, and the other streams through uncached.
+    let data = tempfile::tempdir()?;
+    for (order, first, second) in [("far first", "far", "near"), ("near first", "near", "far")] {
+        let cache = tempfile::tempdir()?;
+        let settings = format!(
+            "compute: {{provider: aws, region: us-east-1}}\ncache: {{dir: {}, max_bytes: 3MiB, block_size: 256KiB}}\nstorage:\n  azure:\n    provider: local\n    emulates: azure\n    region: westeurope\n    root: {}/azure\n  aws-west:\n    provider: local\n    emulates: aws\n    region: us-west-2\n    root: {}/aws\n",
+            cache.path().display(),
+            data.path().display(),
+            data.path().display()
+        );
+        let cat = TempCatalog::new(&[
+            ("lakeroute.yaml", settings.as_str()),
+            (
+                "conf/far.yaml",
+                &descriptor("far", 1, "conf", "azure", "far"),
+            ),
+            (
+                "conf/near.yaml",
+                &descriptor("near", 1, "conf", "aws-west", "near"),
+            ),
+        ])?;
+        let uri = |name: &str| format!("lake://conf/{name}/v1/object.bin");
+        let body = |name: &str| conformance::pattern(2 << 20, u64::from(name == "far"));
+        let writer = cat.lake()?;
+        for name in ["far", "near"] {
+            writer.put(&uri(name), body(name).into()).await?;
+        }
+        // Two processes, one object each; then a third reads both.
+        for name in [first, second] {
+            assert!(
+                cat.lake()?.get(&uri(name)).await? == body(name),
+                "{order}: {name}"
+            );
+        }
+        let third = cat.lake()?;
+        for name in ["far", "near"] {
+            assert!(
+                third.get(&uri(name)).await? == body(name),
+                "{order}: {name}"
+            );
+        }
+        let st = third.stats();
+        let (far, near) = (st.by_dataset["conf/far/v1"], st.by_dataset["conf/near/v1"]);
+        assert_eq!(
+            (far.cache_hits, near.cache_hits, near.cache_misses),
+            (1, 0, 1),
+            "{order}: far {far:?}, near {near:?}"
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test]
 async fn cached_blocks_are_right_whatever_the_chunking() -> TestResult {
     // The local store streams 8 KiB chunks: with 4 KiB blocks a chunk holds whole blocks, with
     // 12 KiB ones blocks straddle chunks. Each object's first read misses at an unaligned

@@ -1,7 +1,8 @@
 //! The cache's files: one folder per object, a metadata file and checksummed blocks.
 //!
 //! ```text
-//! <dir>/v1/<hash of location>/meta.json        location, ETag, size, last validation
+//! <dir>/origin                                 when the folder began to count reads
+//! <dir>/v1/<hash of location>/meta.json        location, ETag, size, last validation, reads
 //! <dir>/v1/<hash of location>/<etag hash>.<n>  block n: bytes then their CRC-32
 //! ```
 //!
@@ -35,6 +36,22 @@ pub(crate) struct Meta {
     pub(crate) size: u64,
     pub(crate) last_modified: String,
     pub(crate) validated: f64,
+    /// What every process that shared the folder has seen of the object's reads, so a new
+    /// process (a CLI call, a restarted service) values it as the last one did.
+    pub(crate) history: Option<History>,
+}
+
+/// An entry's read history, as the policy counts it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct History {
+    /// Sessions of reads (reads closer together than the session window are one).
+    pub(crate) sessions: u32,
+    /// Time of the first read seen (seconds since the Unix epoch).
+    pub(crate) first: f64,
+    /// Time of the latest read that started a session.
+    pub(crate) last: f64,
+    /// Dollars a miss costs (egress and request fees), for valuing the entry without its store.
+    pub(crate) miss_cost: f64,
 }
 
 /// The cache folder.
@@ -42,6 +59,42 @@ pub(crate) struct Meta {
 pub(crate) struct Disk {
     root: PathBuf,
     used: AtomicU64,
+}
+
+/// An entry's `meta.json`.
+fn parse_meta(text: &[u8]) -> Option<Meta> {
+    let v: Value = serde_json::from_slice(text).ok()?;
+    Some(Meta {
+        key: v.get("key")?.as_str()?.to_string(),
+        etag: v.get("etag")?.as_str()?.to_string(),
+        version: v.get("version").and_then(Value::as_str).map(str::to_string),
+        size: v.get("size")?.as_u64()?,
+        last_modified: v.get("last_modified")?.as_str()?.to_string(),
+        validated: v.get("validated")?.as_f64()?,
+        // Absent in entries written before it was kept.
+        history: v.get("history").and_then(|h| {
+            Some(History {
+                sessions: u32::try_from(h.get("sessions")?.as_u64()?).ok()?,
+                first: h.get("first")?.as_f64()?,
+                last: h.get("last")?.as_f64()?,
+                miss_cost: h.get("miss_cost")?.as_f64()?,
+            })
+        }),
+    })
+}
+
+/// Bytes of an entry's blocks (its meta and temporary files aside).
+fn dir_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|f| {
+            let name = f.file_name().to_string_lossy().into_owned();
+            name != "meta.json" && !name.contains(".tmp.")
+        })
+        .map(|f| f.metadata().map(|m| m.len()).unwrap_or(0))
+        .sum()
 }
 
 fn write_atomic(path: &Path, parts: &[&[u8]]) -> std::io::Result<()> {
@@ -72,6 +125,24 @@ impl Disk {
         };
         disk.used.store(disk.scan(true), Ordering::Relaxed);
         Ok(disk)
+    }
+
+    /// When the folder began to count reads (seconds since the Unix epoch): recorded by the
+    /// first process to open it, so every process rates objects over the same span.
+    pub(crate) fn origin(&self) -> f64 {
+        let file = self.root.with_file_name("origin");
+        if let Some(t) = std::fs::read_to_string(&file)
+            .ok()
+            .and_then(|t| t.trim().parse::<f64>().ok())
+        {
+            return t;
+        }
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0);
+        let _ = write_atomic(&file, &[t.to_string().as_bytes()]);
+        t
     }
 
     /// Bytes of blocks on disk; removes temporary files an interrupted writer left behind.
@@ -123,26 +194,23 @@ impl Disk {
 
     pub(crate) fn meta(&self, key: &str) -> Option<Meta> {
         let text = std::fs::read(self.entry_dir(key).join("meta.json")).ok()?;
-        let v: Value = serde_json::from_slice(&text).ok()?;
-        let meta = Meta {
-            key: v.get("key")?.as_str()?.to_string(),
-            etag: v.get("etag")?.as_str()?.to_string(),
-            version: v.get("version").and_then(Value::as_str).map(str::to_string),
-            size: v.get("size")?.as_u64()?,
-            last_modified: v.get("last_modified")?.as_str()?.to_string(),
-            validated: v.get("validated")?.as_f64()?,
-        };
         // A hash collision names another object: treat as absent.
-        (meta.key == key).then_some(meta)
+        parse_meta(&text).filter(|meta| meta.key == key)
     }
 
     pub(crate) fn write_meta(&self, m: &Meta) -> std::io::Result<()> {
         let dir = self.entry_dir(&m.key);
         std::fs::create_dir_all(&dir)?;
-        let doc = json!({
+        let mut doc = json!({
             "key": m.key, "etag": m.etag, "version": m.version, "size": m.size,
             "last_modified": m.last_modified, "validated": m.validated,
         });
+        if let (Some(h), Some(map)) = (m.history, doc.as_object_mut()) {
+            map.insert(
+                "history".into(),
+                json!({"sessions": h.sessions, "first": h.first, "last": h.last, "miss_cost": h.miss_cost}),
+            );
+        }
         write_atomic(&dir.join("meta.json"), &[doc.to_string().as_bytes()])
     }
 
@@ -249,13 +317,7 @@ impl Disk {
     }
 
     fn remove_dir(&self, dir: &Path) {
-        let mut freed = 0;
-        for f in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-            let name = f.file_name().to_string_lossy().into_owned();
-            if name != "meta.json" && !name.contains(".tmp.") {
-                freed += f.metadata().map(|m| m.len()).unwrap_or(0);
-            }
-        }
+        let freed = dir_bytes(dir);
         if std::fs::remove_dir_all(dir).is_ok() {
             self.used
                 .fetch_sub(freed.min(self.used()), Ordering::Relaxed);
@@ -267,26 +329,67 @@ impl Disk {
         self.remove_dir(&self.root.join(format!("{hash:016x}")));
     }
 
-    /// Deletes least recently written entries, except `spare`'s, until at most `limit` bytes
-    /// are used: the safety net when several processes together exceed the bound.
-    pub(crate) fn shrink_to(&self, limit: u64, spare: &str) {
-        if self.rescan() <= limit {
-            return;
-        }
+    /// The entries on disk other than `spare`'s, least worth keeping first: by `value` of their
+    /// meta (entries without a readable meta, half-written or from older versions, first), then
+    /// least recently written. Each with its folder and the bytes it holds.
+    fn by_value(&self, spare: &str, value: &dyn Fn(&Meta) -> f64) -> Vec<(f64, u64, PathBuf)> {
         let spare = self.entry_dir(spare);
-        let mut entries: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(&self.root)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
-            .collect();
-        entries.sort();
-        for (_, dir) in entries.into_iter().filter(|(_, d)| *d != spare) {
-            if self.used() <= limit {
+        let mut entries: Vec<(f64, std::time::SystemTime, u64, PathBuf)> =
+            std::fs::read_dir(&self.root)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .filter(|e| e.path() != spare)
+                .filter_map(|e| {
+                    let written = e.metadata().ok()?.modified().ok()?;
+                    let path = e.path();
+                    let meta = std::fs::read(path.join("meta.json"))
+                        .ok()
+                        .and_then(|b| parse_meta(&b));
+                    let worth = meta.as_ref().map_or(f64::NEG_INFINITY, value);
+                    let bytes = dir_bytes(&path);
+                    Some((worth, written, bytes, path))
+                })
+                .collect();
+        entries.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        entries.into_iter().map(|(w, _, n, p)| (w, n, p)).collect()
+    }
+
+    /// Makes room for `incoming` more bytes within `limit` by deleting the entries least worth
+    /// keeping (by `value` per byte, see [`Self::by_value`]), except `spare`'s: the safety net
+    /// when several processes together exceed the bound, each policy knowing only its own
+    /// entries. Deletes nothing and returns false when the entries it would delete are worth
+    /// more, in all (value x bytes), than `offered`.
+    pub(crate) fn make_room(
+        &self,
+        limit: u64,
+        incoming: u64,
+        spare: &str,
+        value: &dyn Fn(&Meta) -> f64,
+        offered: f64,
+    ) -> bool {
+        let mut over = (self.rescan() + incoming).saturating_sub(limit);
+        if over == 0 {
+            return true;
+        }
+        let (mut victims, mut worth) = (Vec::new(), 0.0);
+        for (w, bytes, dir) in self.by_value(spare, value) {
+            if over == 0 {
                 break;
             }
+            worth += w.max(0.0) * bytes as f64;
+            if worth > offered {
+                return false;
+            }
+            over = over.saturating_sub(bytes);
+            victims.push(dir);
+        }
+        // Even all the others are not enough (another process is filling an entry): make what
+        // room there is.
+        for dir in victims {
             self.remove_dir(&dir);
         }
+        true
     }
 
     /// Entries and bytes on disk.

@@ -587,6 +587,43 @@ impl CostAwarePolicy {
         self.drop_entry(key, at);
     }
 
+    /// Counts observation from `time` (seconds), if that is earlier than what the policy has:
+    /// a cache folder shared by many processes counts from its creation, so each process
+    /// rates objects over the same span.
+    pub fn observe_since(&mut self, time: f64) {
+        self.origin = Some(self.origin.map_or(time, |o| o.min(time)));
+    }
+
+    /// Seeds what is known of `key`'s reads from before this process (sessions, first read,
+    /// latest session's start), unless the policy has seen it itself.
+    pub fn recall(&mut self, key: u64, sessions: u32, first: f64, last: f64) {
+        self.seen.entry(key).or_insert(Seen {
+            sessions,
+            first,
+            last,
+        });
+    }
+
+    /// What the policy knows of `key`'s reads: sessions, first read, latest read.
+    pub fn history(&self, key: u64) -> Option<(u32, f64, f64)> {
+        self.seen.get(&key).map(|s| (s.sessions, s.first, s.last))
+    }
+
+    /// What keeping an object is worth per byte, on the scale entries are evicted by, from its
+    /// sessions and the start of its latest: for comparing entries this policy does not hold
+    /// (another process's) with its own.
+    pub fn worth_per_byte(
+        &self,
+        sessions: u32,
+        miss_cost: f64,
+        size: u64,
+        last: f64,
+        now: f64,
+    ) -> f64 {
+        let in_session = now - last < self.session_window;
+        self.value(sessions, miss_cost, size, now, in_session)
+    }
+
     /// True when `key` is held (after [`CostAwarePolicy::touch`], whether it was admitted).
     pub fn holds(&self, key: u64) -> bool {
         self.store.entries.contains_key(&key)

@@ -35,7 +35,7 @@ use object_store::{
     Result,
 };
 
-use super::disk::{Disk, Meta, fnv};
+use super::disk::{Disk, History, Meta, fnv};
 use super::policy::{Access, CostAwarePolicy};
 use crate::meter::{Account, ReadCost};
 
@@ -80,10 +80,13 @@ impl Cache {
     /// Opens the cache folder.
     pub(crate) fn open(settings: &crate::catalog::CacheSettings) -> std::io::Result<Self> {
         let price = settings.medium_price_gb_month / (1024.0 * 1024.0 * 1024.0) / (30.0 * 86_400.0);
+        let disk = Disk::open(&settings.dir)?;
+        let mut policy = CostAwarePolicy::new(settings.max_bytes, price);
+        policy.observe_since(disk.origin());
         Ok(Self {
             dir: settings.dir.clone(),
-            disk: Disk::open(&settings.dir)?,
-            policy: Mutex::new(CostAwarePolicy::new(settings.max_bytes, price)),
+            disk,
+            policy: Mutex::new(policy),
             max_bytes: settings.max_bytes,
             block_size: settings.block_size.max(4096),
             freshness: settings.freshness,
@@ -190,9 +193,12 @@ impl Cache {
         }
     }
 
-    /// Runs the policy for one read; returns whether the object is (now) held, and deletes
-    /// what the policy dropped. `incoming` is how many bytes of it are about to be written
-    /// (none on a hit): only those can take the folder over its bound.
+    /// Runs the policy for one read; returns whether the object is (now) held, and the read
+    /// history to save with the entry when it changed (a new session, or the policy's first
+    /// sight of it). Deletes what the policy dropped. `incoming` is how many bytes of it are
+    /// about to be written (none on a hit): only those can take the folder over its bound.
+    /// `known` is the history saved with the entry by whichever process read it before.
+    #[allow(clippy::too_many_arguments)]
     fn admit(
         &self,
         key: &str,
@@ -201,18 +207,20 @@ impl Cache {
         incoming: u64,
         miss_cost: f64,
         cacheable: bool,
-    ) -> bool {
+        known: Option<History>,
+    ) -> (bool, Option<History>) {
         if !cacheable {
-            return false;
+            return (false, None);
         }
         let hash = fnv(key);
-        let held = {
-            let mut p = self
-                .policy
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let t = now();
+        let (held, history, offered) = {
+            let mut p = self.policy();
+            if let Some(h) = known {
+                p.recall(hash, h.sessions, h.first, h.last);
+            }
             p.touch(&Access {
-                time: now(),
+                time: t,
                 key: hash,
                 version: fnv(version),
                 size,
@@ -225,15 +233,47 @@ impl Cache {
             for k in removed.into_iter().filter(|k| *k != hash || !held) {
                 self.disk.remove_hash(k);
             }
-            held
+            let history = p.history(hash).map(|(sessions, first, last)| History {
+                sessions,
+                first,
+                last,
+                miss_cost,
+            });
+            let offered = history.map_or(0.0, |h| {
+                p.worth_per_byte(h.sessions, miss_cost, size, h.last, t) * size as f64
+            });
+            (held, history, offered)
         };
+        let changed = history.filter(|h| known.is_none_or(|k| k.sessions != h.sessions));
         // The policy keeps this process within the bound; other processes sharing the folder
-        // may not have, so make room on disk too, sparing the entry being read.
+        // may not have. Then make room on disk too, sparing the entry being read, or keep
+        // nothing of it when what it would displace is worth more.
         if held && self.disk.used() + incoming > self.max_bytes {
-            self.disk
-                .shrink_to(self.max_bytes.saturating_sub(incoming), key);
+            let value = |m: &Meta| self.worth_per_byte(m, t);
+            if !self
+                .disk
+                .make_room(self.max_bytes, incoming, key, &value, offered)
+            {
+                self.policy().forget(hash, t);
+                return (false, None);
+            }
         }
-        held
+        (held, changed)
+    }
+
+    fn policy(&self) -> std::sync::MutexGuard<'_, CostAwarePolicy> {
+        self.policy
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// What an entry on disk is worth per byte, from the history saved with it (nothing, when
+    /// it has none: it is evicted first).
+    fn worth_per_byte(&self, m: &Meta, now: f64) -> f64 {
+        m.history.map_or(f64::NEG_INFINITY, |h| {
+            self.policy()
+                .worth_per_byte(h.sessions, h.miss_cost, m.size, h.last, now)
+        })
     }
 }
 
@@ -486,7 +526,8 @@ impl CachedStore {
                 },
             )
             .await?;
-        self.absorb(location, key, &asked, got, generation).await
+        self.absorb(location, key, &asked, got, generation, None)
+            .await
     }
 
     /// Answers a read with what the store sent back, streamed through: if the policy admits the
@@ -499,31 +540,36 @@ impl CachedStore {
         asked: &Option<GetRange>,
         got: GetResult,
         generation: u64,
+        known: Option<History>,
     ) -> Result<GetResult> {
         let size = got.meta.size;
         let fetched = got.range.clone();
         let etag = got.meta.e_tag.clone();
-        let meta = etag.map(|etag| Meta {
+        let mut meta = etag.map(|etag| Meta {
             key: key.to_string(),
             etag,
             version: got.meta.version.clone(),
             size,
             last_modified: got.meta.last_modified.to_rfc3339(),
             validated: now(),
+            history: known,
         });
         // A write through the cache since the request went out: what came back may be the old
         // version, so it is passed on but not kept.
         let unchanged = self.cache.generation(key) == generation;
         let held = unchanged
-            && meta.as_ref().is_some_and(|meta| {
-                self.cache.admit(
+            && meta.as_mut().is_some_and(|meta| {
+                let (held, history) = self.cache.admit(
                     key,
                     &meta.etag,
                     size,
                     fetched.end - fetched.start,
                     self.cost.of(size),
                     self.cacheable(),
-                ) && self.cache.disk.write_meta(meta).is_ok()
+                    known,
+                );
+                meta.history = history.or(known);
+                held && self.cache.disk.write_meta(meta).is_ok()
             });
         self.record(false, 0);
         let want = wanted(asked, size);
@@ -546,6 +592,7 @@ impl CachedStore {
             size,
             last_modified: chrono::Utc::now().to_rfc3339(),
             validated: now(),
+            history: None,
         };
         Ok(streamed(
             location,
@@ -614,14 +661,26 @@ impl CachedStore {
         // The windows after a long read's first are the same read: they do not count another
         // with the policy.
         let held = if counted {
-            self.cache.admit(
+            let (held, history) = self.cache.admit(
                 key,
                 &meta.etag,
                 meta.size,
                 fetched.as_ref().map_or(0, |(_, b)| b.len() as u64),
                 self.cost.of(meta.size),
                 self.cacheable(),
-            )
+                meta.history,
+            );
+            // A new session: saved for the processes that come after (once per session, so
+            // hits inside one write nothing).
+            if let (true, Some(h)) = (held, history)
+                && self.cache.generation(key) == generation
+            {
+                let _ = self.cache.disk.write_meta(&Meta {
+                    history: Some(h),
+                    ..meta.clone()
+                });
+            }
+            held
         } else {
             self.cache.holds(key)
         };
@@ -930,7 +989,14 @@ impl ObjectStore for CachedStore {
                         // New bytes: forget the old entry and keep what just arrived.
                         self.cache.disk.remove(&key);
                         return self
-                            .absorb(location, &key, &options.range, changed, generation)
+                            .absorb(
+                                location,
+                                &key,
+                                &options.range,
+                                changed,
+                                generation,
+                                meta.history,
+                            )
                             .await;
                     }
                     Err(e) => return Err(e),

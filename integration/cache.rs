@@ -449,7 +449,8 @@ async fn buckets_of_one_name_on_two_servers_never_share_entries() -> TestResult 
         let c = st.by_dataset[ds];
         assert_eq!((c.cache_misses, c.cache_hits), (1, 1), "{ds}: {c:?}");
     }
-    // A second process on the same folder finds both entries, each its own.
+    // A second lake on the same folder (its own cache and policy, as another process has) finds
+    // both entries, each its own.
     let again = cat.lake()?;
     assert!(again.get(there).await? == b && again.get(here).await? == a);
     let st = again.stats();

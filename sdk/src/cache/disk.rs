@@ -99,10 +99,12 @@ fn dir_bytes(dir: &Path) -> u64 {
 
 fn write_atomic(path: &Path, parts: &[&[u8]]) -> std::io::Result<()> {
     use std::io::Write;
+    // Unique per process and write: two threads writing one block never share a file.
+    static WRITES: AtomicU64 = AtomicU64::new(0);
     let tmp = path.with_extension(format!(
         "tmp.{}.{}",
         std::process::id(),
-        fnv(&format!("{:?}", std::time::SystemTime::now()))
+        WRITES.fetch_add(1, Ordering::Relaxed)
     ));
     let written = std::fs::File::create(&tmp).and_then(|mut f| {
         parts.iter().try_for_each(|p| f.write_all(p))?;

@@ -1087,16 +1087,22 @@ mod tests {
     use crate::meter::{Budget, Meter};
     use object_store::ObjectStoreExt;
     use object_store::local::LocalFileSystem;
+    use std::sync::atomic::{AtomicU8, Ordering};
     use tokio::sync::Notify;
 
-    /// A real store whose GETs, once armed, hold their answer (the old version's open body)
-    /// until released: a read and a write interleave in a chosen order.
+    /// Where an armed [`Gate`] holds a GET.
+    const HOLD_ANSWER: u8 = 1;
+    const HOLD_SECOND_CHUNK: u8 = 2;
+
+    /// A real store whose next GET, once armed, is held (its answer, or its body after the
+    /// first chunk: the old version's open file either way) until released, so a read and a
+    /// write interleave in a chosen order.
     #[derive(Debug)]
     struct Gate {
         inner: Arc<dyn ObjectStore>,
-        armed: std::sync::atomic::AtomicBool,
-        reached: Notify,
-        release: Notify,
+        armed: AtomicU8,
+        reached: Arc<Notify>,
+        release: Arc<Notify>,
     }
 
     impl fmt::Display for Gate {
@@ -1118,12 +1124,41 @@ mod tests {
             self.inner.put_multipart_opts(l, o).await
         }
         async fn get_opts(&self, l: &Path, o: GetOptions) -> Result<GetResult> {
-            let got = self.inner.get_opts(l, o).await;
-            if self.armed.swap(false, std::sync::atomic::Ordering::SeqCst) {
-                self.reached.notify_one();
-                self.release.notified().await;
+            let got = self.inner.get_opts(l, o).await?;
+            let (reached, release) = (Arc::clone(&self.reached), Arc::clone(&self.release));
+            match self.armed.swap(0, Ordering::SeqCst) {
+                HOLD_ANSWER => {
+                    reached.notify_one();
+                    release.notified().await;
+                    Ok(got)
+                }
+                HOLD_SECOND_CHUNK => {
+                    let (meta, range, attributes) =
+                        (got.meta.clone(), got.range.clone(), got.attributes.clone());
+                    let body = got
+                        .into_stream()
+                        .enumerate()
+                        .then(move |(i, chunk)| {
+                            let (reached, release) = (Arc::clone(&reached), Arc::clone(&release));
+                            async move {
+                                if i == 1 {
+                                    reached.notify_one();
+                                    release.notified().await;
+                                }
+                                chunk
+                            }
+                        })
+                        .boxed();
+                    Ok(GetResult {
+                        payload: GetResultPayload::Stream(body),
+                        meta,
+                        range,
+                        attributes,
+                        extensions: Default::default(),
+                    })
+                }
+                _ => Ok(got),
             }
-            got
         }
         fn delete_stream(
             &self,
@@ -1170,25 +1205,48 @@ mod tests {
         ))
     }
 
-    /// A read whose answer was on its way when the object was overwritten through the cache
-    /// keeps nothing of it: the next read gets the new version, never the old one for good.
+    /// Files of entries in the cache folder (metadata and blocks).
+    fn entry_files(dir: &std::path::Path) -> usize {
+        let mut n = 0;
+        let mut todo = vec![dir.join("v1")];
+        while let Some(d) = todo.pop() {
+            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                let path = e.path();
+                if path.is_dir() {
+                    todo.push(path);
+                } else {
+                    n += 1;
+                }
+            }
+        }
+        n
+    }
+
+    /// A read whose answer was on its way, or half taken in, when the object was overwritten
+    /// through the cache keeps nothing of it: no file of the old version stays on disk, and
+    /// the next read gets the new version, never the old one for good.
     #[tokio::test]
     async fn a_read_that_raced_a_write_leaves_nothing_stale()
     -> std::result::Result<(), Box<dyn std::error::Error>> {
         let (data, cache_dir) = (tempfile::tempdir()?, tempfile::tempdir()?);
         let gate = Arc::new(Gate {
             inner: Arc::new(LocalFileSystem::new_with_prefix(data.path())?),
-            armed: false.into(),
-            reached: Notify::new(),
-            release: Notify::new(),
+            armed: AtomicU8::new(0),
+            reached: Arc::new(Notify::new()),
+            release: Arc::new(Notify::new()),
         });
         let store = Arc::new(cached(Arc::clone(&gate), cache_dir.path())?);
         let path = Path::from("t/object.bin");
-        let (old, new) = (vec![1u8; 20_000], vec![2u8; 20_000]);
-        // Whole reads, and a range read whose blocks are written as they pass.
-        for range in [None, Some(GetRange::Bounded(4096..12_288))] {
+        // Several 8 KiB chunks of the local store's stream, two 4 KiB blocks each.
+        let (old, new) = (vec![1u8; 40_000], vec![2u8; 40_000]);
+        let cases = [
+            (HOLD_ANSWER, None),
+            (HOLD_ANSWER, Some(GetRange::Bounded(4096..12_288))),
+            (HOLD_SECOND_CHUNK, None),
+        ];
+        for (hold, range) in cases {
             store.put(&path, old.clone().into()).await?;
-            gate.armed.store(true, std::sync::atomic::Ordering::SeqCst);
+            gate.armed.store(hold, Ordering::SeqCst);
             let reader = {
                 let (store, path, range) = (Arc::clone(&store), path.clone(), range.clone());
                 tokio::spawn(async move {
@@ -1196,9 +1254,12 @@ mod tests {
                     store.get_opts(&path, opts).await?.bytes().await
                 })
             };
-            gate.reached.notified().await;
-            // The store has answered with the old version; the write lands before the read
-            // is taken in.
+            // A read that never reaches the store (served from the cache) fails here, not hangs.
+            tokio::time::timeout(Duration::from_secs(10), gate.reached.notified())
+                .await
+                .map_err(|_| {
+                    format!("hold {hold}, range {range:?}: the read never reached the store")
+                })?;
             store.put(&path, new.clone().into()).await?;
             gate.release.notify_one();
             let raced = reader.await??;
@@ -1206,11 +1267,16 @@ mod tests {
                 raced.iter().all(|b| *b == 1),
                 "the racing read sees the old bytes"
             );
+            assert_eq!(
+                entry_files(cache_dir.path()),
+                0,
+                "hold {hold}, range {range:?}: something of the old version was kept"
+            );
             let opts = GetOptions::new().with_range(range.clone());
             let after = store.get_opts(&path, opts).await?.bytes().await?;
             assert!(
                 after.iter().all(|b| *b == 2),
-                "a read after the write gets the new version (range {range:?})"
+                "hold {hold}, range {range:?}: a read after the write gets the new version"
             );
         }
         Ok(())

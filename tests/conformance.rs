@@ -245,6 +245,33 @@ async fn cache_misses_stream_and_keep_their_blocks() -> TestResult {
 }
 
 #[tokio::test]
+async fn one_process_filling_its_folder_exactly_keeps_everything() -> TestResult {
+    // Three 1 MiB objects in a 3 MiB folder: the policy admits all three, and the folder,
+    // counted in the same bytes (checksums aside), is not over its bound, so nothing is
+    // refused or evicted behind the policy's back.
+    let (data, cache) = (tempfile::tempdir()?, tempfile::tempdir()?);
+    let cat = far_catalog(
+        data.path(),
+        cache.path(),
+        "max_bytes: 3MiB, block_size: 256KiB, revalidate_after: 1h",
+    )?;
+    let lake = cat.lake()?;
+    let uri = |n: u64| format!("lake://conf/far/v1/exact-{n}");
+    for n in 0..3 {
+        lake.put(&uri(n), conformance::pattern(1 << 20, n).into())
+            .await?;
+    }
+    for _ in 0..2 {
+        for n in 0..3 {
+            assert!(lake.get(&uri(n)).await? == conformance::pattern(1 << 20, n));
+        }
+    }
+    let st = lake.stats().by_dataset["conf/far/v1"];
+    assert_eq!((st.cache_misses, st.cache_hits), (3, 3), "{st:?}");
+    Ok(())
+}
+
+#[tokio::test]
 async fn processes_sharing_a_folder_keep_what_is_worth_most() -> TestResult {
     // Each `Lake` has its own policy, as each process has; one folder of 3 MiB serves them.
     // A cross-cloud object ($0.0875/GB to fetch again) and a cross-region one ($0.02/GB), 2 MiB
@@ -297,6 +324,11 @@ async fn processes_sharing_a_folder_keep_what_is_worth_most() -> TestResult {
             (1, 0, 1),
             "{order}: far {far:?}, near {near:?}"
         );
+        // The third's read of `near` did not push `far` out either: a fourth process hits it.
+        let fourth = cat.lake()?;
+        assert!(fourth.get(&uri("far")).await? == body("far"));
+        let far = fourth.stats().by_dataset["conf/far/v1"];
+        assert_eq!((far.cache_hits, far.cache_misses), (1, 0), "{order}: {far:?}");
     }
     Ok(())
 }

@@ -93,8 +93,14 @@ fn dir_bytes(dir: &Path) -> u64 {
             let name = f.file_name().to_string_lossy().into_owned();
             name != "meta.json" && !name.contains(".tmp.")
         })
-        .map(|f| f.metadata().map(|m| m.len()).unwrap_or(0))
+        .map(|f| f.metadata().map_or(0, |m| data_len(m.len())))
         .sum()
+}
+
+/// Bytes of the object a block file holds (its checksum aside): space is counted in the
+/// policy's units, so one process alone never finds the folder over its bound.
+fn data_len(file_len: u64) -> u64 {
+    file_len.saturating_sub(4)
 }
 
 fn write_atomic(path: &Path, parts: &[&[u8]]) -> std::io::Result<()> {
@@ -147,7 +153,8 @@ impl Disk {
         t
     }
 
-    /// Bytes of blocks on disk; removes temporary files an interrupted writer left behind.
+    /// Bytes of objects in blocks on disk; removes temporary files an interrupted writer left
+    /// behind.
     fn scan(&self, clean: bool) -> u64 {
         let mut total = 0;
         for entry in std::fs::read_dir(&self.root)
@@ -172,7 +179,7 @@ impl Disk {
                         let _ = std::fs::remove_file(f.path());
                     }
                 } else if name != "meta.json" {
-                    total += meta.len();
+                    total += data_len(meta.len());
                 }
             }
         }
@@ -203,6 +210,10 @@ impl Disk {
     pub(crate) fn write_meta(&self, m: &Meta) -> std::io::Result<()> {
         let dir = self.entry_dir(&m.key);
         std::fs::create_dir_all(&dir)?;
+        self.write_meta_into(&dir, m)
+    }
+
+    fn write_meta_into(&self, dir: &Path, m: &Meta) -> std::io::Result<()> {
         let mut doc = json!({
             "key": m.key, "etag": m.etag, "version": m.version, "size": m.size,
             "last_modified": m.last_modified, "validated": m.validated,
@@ -214,6 +225,17 @@ impl Disk {
             );
         }
         write_atomic(&dir.join("meta.json"), &[doc.to_string().as_bytes()])
+    }
+
+    /// Saves `history` with `key`'s entry if it is still the version `etag` names: an entry
+    /// another process replaced or deleted meanwhile is left alone, never recreated.
+    pub(crate) fn save_history(&self, key: &str, etag: &str, history: History) {
+        let Some(mut meta) = self.meta(key).filter(|m| m.etag == etag) else {
+            return;
+        };
+        meta.history = Some(history);
+        // Into the folder as it is: no `create_dir_all`, so a deleted entry stays deleted.
+        let _ = self.write_meta_into(&self.entry_dir(key), &meta);
     }
 
     fn block_path(&self, key: &str, etag: &str, index: u64) -> PathBuf {
@@ -285,7 +307,7 @@ impl Disk {
 
     fn drop_damaged(&self, path: &Path) {
         tracing::warn!(target: "lakeroute::cache", path = %path.display(), "dropping a damaged cache block");
-        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        let size = std::fs::metadata(path).map_or(0, |m| data_len(m.len()));
         if std::fs::remove_file(path).is_ok() {
             let _ = self
                 .used
@@ -308,8 +330,7 @@ impl Disk {
         }
         let crc = crc32fast::hash(data).to_le_bytes();
         write_atomic(&path, &[data, &crc])?;
-        self.used
-            .fetch_add((data.len() + crc.len()) as u64, Ordering::Relaxed);
+        self.used.fetch_add(data.len() as u64, Ordering::Relaxed);
         Ok(())
     }
 
@@ -357,11 +378,12 @@ impl Disk {
         entries.into_iter().map(|(w, _, n, p)| (w, n, p)).collect()
     }
 
-    /// Makes room for `incoming` more bytes within `limit` by deleting the entries least worth
-    /// keeping (by `value` per byte, see [`Self::by_value`]), except `spare`'s: the safety net
-    /// when several processes together exceed the bound, each policy knowing only its own
-    /// entries. Deletes nothing and returns false when the entries it would delete are worth
-    /// more, in all (value x bytes), than `offered`.
+    /// Keeps the folder within `limit`, and makes room there for `incoming` more bytes, by
+    /// deleting the entries least worth keeping (by `value` per byte, see [`Self::by_value`]),
+    /// except `spare`'s: the safety net when several processes together exceed the bound, each
+    /// policy knowing only its own entries. Room for the incoming bytes is not made, and false
+    /// returned, when the entries it would take are worth more, in all (value x bytes), than
+    /// `offered`; the folder is brought back within `limit` either way.
     pub(crate) fn make_room(
         &self,
         limit: u64,
@@ -370,31 +392,41 @@ impl Disk {
         value: &dyn Fn(&Meta) -> f64,
         offered: f64,
     ) -> bool {
-        let mut over = (self.rescan() + incoming).saturating_sub(limit);
-        if over == 0 {
+        let used = self.rescan();
+        if used + incoming <= limit {
             return true;
         }
+        // Bytes over the bound already (these go whatever they are worth), then bytes to free
+        // for the incoming ones (these only if the object is worth more than they are).
+        let mut over = used.saturating_sub(limit);
+        let mut need = (used + incoming).saturating_sub(limit) - over;
         let (mut victims, mut worth) = (Vec::new(), 0.0);
         for (w, bytes, dir) in self.by_value(spare, value) {
-            if over == 0 {
+            if over > 0 {
+                need = need.saturating_sub(bytes.saturating_sub(over));
+                over = over.saturating_sub(bytes);
+                self.remove_dir(&dir);
+                continue;
+            }
+            if need == 0 {
                 break;
             }
             worth += w.max(0.0) * bytes as f64;
             if worth > offered {
                 return false;
             }
-            over = over.saturating_sub(bytes);
+            need = need.saturating_sub(bytes);
             victims.push(dir);
         }
-        // Even all the others are not enough (another process is filling an entry): make what
-        // room there is.
+        // Even all the others may not be enough (another process is filling an entry): then
+        // make what room there is.
         for dir in victims {
             self.remove_dir(&dir);
         }
         true
     }
 
-    /// Entries and bytes on disk.
+    /// Entries, and the bytes of objects they hold (checksums aside).
     pub(crate) fn summary(&self) -> (u64, u64) {
         let entries = std::fs::read_dir(&self.root).into_iter().flatten().count() as u64;
         (entries, self.rescan())

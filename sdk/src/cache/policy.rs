@@ -594,14 +594,18 @@ impl CostAwarePolicy {
         self.origin = Some(self.origin.map_or(time, |o| o.min(time)));
     }
 
-    /// Seeds what is known of `key`'s reads from before this process (sessions, first read,
-    /// latest session's start), unless the policy has seen it itself.
+    /// Merges what other processes saw of `key`'s reads (sessions, first read, latest
+    /// session's start) into what this one saw: the most sessions, the earliest first read and
+    /// the latest read count.
     pub fn recall(&mut self, key: u64, sessions: u32, first: f64, last: f64) {
-        self.seen.entry(key).or_insert(Seen {
+        let seen = self.seen.entry(key).or_insert(Seen {
             sessions,
             first,
             last,
         });
+        seen.sessions = seen.sessions.max(sessions);
+        seen.first = seen.first.min(first);
+        seen.last = seen.last.max(last);
     }
 
     /// What the policy knows of `key`'s reads: sessions, first read, latest read.

@@ -675,10 +675,7 @@ impl CachedStore {
             if let (true, Some(h)) = (held, history)
                 && self.cache.generation(key) == generation
             {
-                let _ = self.cache.disk.write_meta(&Meta {
-                    history: Some(h),
-                    ..meta.clone()
-                });
+                self.cache.disk.save_history(key, &meta.etag, h);
             }
             held
         } else {

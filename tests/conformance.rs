@@ -328,7 +328,11 @@ async fn processes_sharing_a_folder_keep_what_is_worth_most() -> TestResult {
         let fourth = cat.lake()?;
         assert!(fourth.get(&uri("far")).await? == body("far"));
         let far = fourth.stats().by_dataset["conf/far/v1"];
-        assert_eq!((far.cache_hits, far.cache_misses), (1, 0), "{order}: {far:?}");
+        assert_eq!(
+            (far.cache_hits, far.cache_misses),
+            (1, 0),
+            "{order}: {far:?}"
+        );
     }
     Ok(())
 }

@@ -366,7 +366,7 @@ fn processes_share_one_cache_and_survive_kill_9() -> TestResult {
     let body: Vec<u8> = (0..48 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
     std::fs::write(&big, &body)?;
     let c = Some(dir.path());
-    lakeroute(
+    let out = lakeroute(
         c,
         &[
             "put",
@@ -374,6 +374,7 @@ fn processes_share_one_cache_and_survive_kill_9() -> TestResult {
             "lake://finance/customer/v1/big.bin",
         ],
     )?;
+    assert!(out.status.success(), "put: {}", text(&out.stderr));
 
     // A reader killed with SIGKILL in the middle of filling the cache.
     let mut victim = Command::new(env!("CARGO_BIN_EXE_lakeroute"))

@@ -137,7 +137,8 @@ impl Disk {
 
     /// When the folder began to count reads (seconds since the Unix epoch): recorded by the
     /// first process to open it, so every process rates objects over the same span.
-    pub(crate) fn origin(&self) -> f64 {
+    /// `now` is recorded when no process has yet.
+    pub(crate) fn origin(&self, now: f64) -> f64 {
         let file = self.root.with_file_name("origin");
         if let Some(t) = std::fs::read_to_string(&file)
             .ok()
@@ -145,12 +146,8 @@ impl Disk {
         {
             return t;
         }
-        let t = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs_f64())
-            .unwrap_or(0.0);
-        let _ = write_atomic(&file, &[t.to_string().as_bytes()]);
-        t
+        let _ = write_atomic(&file, &[now.to_string().as_bytes()]);
+        now
     }
 
     /// Bytes of objects in blocks on disk; removes temporary files an interrupted writer left
@@ -214,16 +211,13 @@ impl Disk {
     }
 
     fn write_meta_into(&self, dir: &Path, m: &Meta) -> std::io::Result<()> {
-        let mut doc = json!({
-            "key": m.key, "etag": m.etag, "version": m.version, "size": m.size,
-            "last_modified": m.last_modified, "validated": m.validated,
+        let history = m.history.map(|h| {
+            json!({"sessions": h.sessions, "first": h.first, "last": h.last, "miss_cost": h.miss_cost})
         });
-        if let (Some(h), Some(map)) = (m.history, doc.as_object_mut()) {
-            map.insert(
-                "history".into(),
-                json!({"sessions": h.sessions, "first": h.first, "last": h.last, "miss_cost": h.miss_cost}),
-            );
-        }
+        let doc = json!({
+            "key": m.key, "etag": m.etag, "version": m.version, "size": m.size,
+            "last_modified": m.last_modified, "validated": m.validated, "history": history,
+        });
         write_atomic(&dir.join("meta.json"), &[doc.to_string().as_bytes()])
     }
 
@@ -392,7 +386,11 @@ impl Disk {
         value: &dyn Fn(&Meta) -> f64,
         offered: f64,
     ) -> bool {
-        let used = self.rescan();
+        // One walk of the folder gives both the space used and the candidates.
+        let entries = self.by_value(spare, value);
+        let used = entries.iter().map(|(_, bytes, _)| bytes).sum::<u64>()
+            + dir_bytes(&self.entry_dir(spare));
+        self.used.store(used, Ordering::Relaxed);
         if used + incoming <= limit {
             return true;
         }
@@ -401,7 +399,7 @@ impl Disk {
         let mut over = used.saturating_sub(limit);
         let mut need = (used + incoming).saturating_sub(limit) - over;
         let (mut victims, mut worth) = (Vec::new(), 0.0);
-        for (w, bytes, dir) in self.by_value(spare, value) {
+        for (w, bytes, dir) in entries {
             if over > 0 {
                 need = need.saturating_sub(bytes.saturating_sub(over));
                 over = over.saturating_sub(bytes);

@@ -82,7 +82,7 @@ impl Cache {
         let price = settings.medium_price_gb_month / (1024.0 * 1024.0 * 1024.0) / (30.0 * 86_400.0);
         let disk = Disk::open(&settings.dir)?;
         let mut policy = CostAwarePolicy::new(settings.max_bytes, price);
-        policy.observe_since(disk.origin());
+        policy.observe_since(disk.origin(now()));
         Ok(Self {
             dir: settings.dir.clone(),
             disk,
@@ -429,9 +429,9 @@ impl CachedStore {
 
     /// Serves a read of a fresh entry as [`Self::serve`] does, but a read longer than
     /// [`HIT_WINDOW`] as a stream of [`STREAM_WINDOW`]s, each read from disk when the consumer
-    /// asks for it: memory holds the windows still referred to, not the whole object. A window that finds the object
-    /// changed (through `If-Match` on a block it lacked) drops the entry and ends the stream
-    /// with an error. The answer's [`CacheStatus`], the hit or miss counted and the read the
+    /// asks for it: memory holds the windows still referred to, not the whole object. A window
+    /// that finds the object changed (through `If-Match` on a block it lacked) drops the entry
+    /// and ends the stream with an error. The answer's [`CacheStatus`], the hit or miss counted and the read the
     /// policy sees are the first window's; later windows add only the bytes they served.
     async fn serve_windows(
         &self,

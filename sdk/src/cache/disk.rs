@@ -14,6 +14,8 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
@@ -59,6 +61,23 @@ pub(crate) struct History {
 pub(crate) struct Disk {
     root: PathBuf,
     used: AtomicU64,
+    /// The last walk of a full folder, standing in for the folder for [`WALK_FOR`]: misses in a
+    /// full folder do not each walk it.
+    walk: Mutex<Option<Walk>>,
+}
+
+/// How long one walk of a full folder decides what to delete. What other processes write in
+/// that time is not seen until the next walk (the folder may then exceed its bound by that
+/// much, as when each process keeps only its own entries within it); what this process
+/// writes is counted as it writes.
+const WALK_FOR: Duration = Duration::from_secs(30);
+
+/// The entries a walk found, the most worth keeping first (so the least worth come off the
+/// end): each with its value per byte, its bytes and its folder.
+#[derive(Debug)]
+struct Walk {
+    at: Instant,
+    entries: Vec<(f64, u64, PathBuf)>,
 }
 
 /// An entry's `meta.json`.
@@ -130,6 +149,7 @@ impl Disk {
         let disk = Self {
             root,
             used: AtomicU64::new(0),
+            walk: Mutex::new(None),
         };
         disk.used.store(disk.scan(true), Ordering::Relaxed);
         Ok(disk)
@@ -346,17 +366,15 @@ impl Disk {
         self.remove_dir(&self.root.join(format!("{hash:016x}")));
     }
 
-    /// The entries on disk other than `spare`'s, least worth keeping first: by `value` of their
-    /// meta (entries without a readable meta, half-written or from older versions, first), then
-    /// least recently written. Each with its folder and the bytes it holds.
-    fn by_value(&self, spare: &str, value: &dyn Fn(&Meta) -> f64) -> Vec<(f64, u64, PathBuf)> {
-        let spare = self.entry_dir(spare);
+    /// The entries on disk, most worth keeping first: by `value` of their meta (entries without
+    /// a readable meta, half-written or from older versions, last), then most recently written.
+    /// Each with its value, the bytes it holds and its folder.
+    fn by_value(&self, value: &dyn Fn(&Meta) -> f64) -> Vec<(f64, u64, PathBuf)> {
         let mut entries: Vec<(f64, std::time::SystemTime, u64, PathBuf)> =
             std::fs::read_dir(&self.root)
                 .into_iter()
                 .flatten()
                 .flatten()
-                .filter(|e| e.path() != spare)
                 .filter_map(|e| {
                     let written = e.metadata().ok()?.modified().ok()?;
                     let path = e.path();
@@ -368,7 +386,7 @@ impl Disk {
                     Some((worth, written, bytes, path))
                 })
                 .collect();
-        entries.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        entries.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)));
         entries.into_iter().map(|(w, _, n, p)| (w, n, p)).collect()
     }
 
@@ -378,6 +396,10 @@ impl Disk {
     /// policy knowing only its own entries. Room for the incoming bytes is not made, and false
     /// returned, when the entries it would take are worth more, in all (value x bytes), than
     /// `offered`; the folder is brought back within `limit` either way.
+    ///
+    /// The folder is walked (every entry's meta read, its blocks summed) at most once per
+    /// [`WALK_FOR`]; until then the entries that walk found, less those deleted since, and the
+    /// space this process has counted since, decide.
     pub(crate) fn make_room(
         &self,
         limit: u64,
@@ -386,47 +408,122 @@ impl Disk {
         value: &dyn Fn(&Meta) -> f64,
         offered: f64,
     ) -> bool {
-        // One walk of the folder gives both the space used and the candidates.
-        let entries = self.by_value(spare, value);
-        let used = entries.iter().map(|(_, bytes, _)| bytes).sum::<u64>()
-            + dir_bytes(&self.entry_dir(spare));
-        self.used.store(used, Ordering::Relaxed);
+        let mut walk = self.walk.lock().unwrap_or_else(PoisonError::into_inner);
+        let walk = match &mut *walk {
+            Some(w) if w.at.elapsed() < WALK_FOR => w,
+            stale => {
+                // One walk of the folder gives both the space used and the candidates.
+                let entries = self.by_value(value);
+                let used = entries.iter().map(|(_, bytes, _)| bytes).sum::<u64>();
+                self.used.store(used, Ordering::Relaxed);
+                stale.insert(Walk {
+                    at: Instant::now(),
+                    entries,
+                })
+            }
+        };
+        let used = self.used();
         if used + incoming <= limit {
             return true;
         }
+        let spare = self.entry_dir(spare);
         // Bytes over the bound already (these go whatever they are worth), then bytes to free
         // for the incoming ones (these only if the object is worth more than they are).
         let mut over = used.saturating_sub(limit);
         let mut need = (used + incoming).saturating_sub(limit) - over;
-        let (mut victims, mut worth) = (Vec::new(), 0.0);
-        for (w, bytes, dir) in entries {
+        let (mut doomed, mut victims, mut worth) = (Vec::new(), Vec::new(), 0.0);
+        let mut refused = false;
+        for (i, (w, bytes, dir)) in walk.entries.iter().enumerate().rev() {
+            if *dir == spare {
+                continue;
+            }
             if over > 0 {
                 need = need.saturating_sub(bytes.saturating_sub(over));
-                over = over.saturating_sub(bytes);
-                self.remove_dir(&dir);
+                over = over.saturating_sub(*bytes);
+                doomed.push(i);
                 continue;
             }
             if need == 0 {
                 break;
             }
-            worth += w.max(0.0) * bytes as f64;
+            worth += w.max(0.0) * *bytes as f64;
             if worth > offered {
-                return false;
+                refused = true;
+                break;
             }
-            need = need.saturating_sub(bytes);
-            victims.push(dir);
+            need = need.saturating_sub(*bytes);
+            victims.push(i);
         }
         // Even all the others may not be enough (another process is filling an entry): then
-        // make what room there is.
-        for dir in victims {
+        // make what room there is. Indices run from the end, so each removal leaves the
+        // next one's place alone.
+        if !refused {
+            doomed.extend(victims);
+        }
+        for i in doomed {
+            let (_, _, dir) = walk.entries.remove(i);
             self.remove_dir(&dir);
         }
-        true
+        !refused
     }
 
     /// Entries, and the bytes of objects they hold (checksums aside).
     pub(crate) fn summary(&self) -> (u64, u64) {
         let entries = std::fs::read_dir(&self.root).into_iter().flatten().count() as u64;
         (entries, self.rescan())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(disk: &Disk, key: &str, sessions: u32) -> std::io::Result<()> {
+        disk.write_meta(&Meta {
+            key: key.to_string(),
+            etag: "e".into(),
+            version: None,
+            size: 1000,
+            last_modified: String::new(),
+            validated: 0.0,
+            history: Some(History {
+                sessions,
+                first: 0.0,
+                last: 0.0,
+                miss_cost: 1.0,
+            }),
+        })?;
+        disk.write_block(key, "e", 0, &[7; 1000])
+    }
+
+    #[test]
+    fn misses_in_a_full_folder_share_one_walk() -> std::io::Result<()> {
+        // Eight entries of 1000 bytes, worth 1 to 8 per byte, fill an 8000-byte folder. Three
+        // misses each need 1000 bytes: the first two are worth more than the least worth
+        // entry and take its place; the third is worth less and is refused. One walk of the
+        // folder (eight entries valued) serves all three.
+        let dir = tempfile::tempdir()?;
+        let disk = Disk::open(dir.path())?;
+        for i in 1..=8 {
+            entry(&disk, &format!("old-{i}"), i)?;
+        }
+        let valued = AtomicU64::new(0);
+        let value = |m: &Meta| {
+            valued.fetch_add(1, Ordering::Relaxed);
+            m.history.map_or(0.0, |h| f64::from(h.sessions))
+        };
+        let exists = |key: &str| disk.entry_dir(key).exists();
+        assert!(disk.make_room(8000, 1000, "new-1", &value, 1e9));
+        assert!(!exists("old-1") && exists("old-2"));
+        entry(&disk, "new-1", 9)?;
+        assert!(disk.make_room(8000, 1000, "new-2", &value, 1e9));
+        assert!(!exists("old-2") && exists("old-3"));
+        entry(&disk, "new-2", 9)?;
+        // Room for a third would take `old-3`, worth 3 x 1000.
+        assert!(!disk.make_room(8000, 1000, "new-3", &value, 2999.0));
+        assert!(exists("old-3"));
+        assert_eq!(disk.used(), 8000);
+        assert_eq!(valued.load(Ordering::Relaxed), 8, "entries valued");
+        Ok(())
     }
 }

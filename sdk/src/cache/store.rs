@@ -199,8 +199,8 @@ impl Cache {
     /// about to be written (none on a hit): only those can take the folder over its bound.
     /// `known` is the history saved with the entry by whichever process read it before.
     #[allow(clippy::too_many_arguments)]
-    fn admit(
-        &self,
+    async fn admit(
+        self: &Arc<Self>,
         key: &str,
         version: &str,
         size: u64,
@@ -248,12 +248,19 @@ impl Cache {
         // The policy keeps this process within the bound; other processes sharing the folder
         // may not have. Then make room on disk too, sparing the entry being read, or keep
         // nothing of it when what it would displace is worth more.
+        // Making room may walk the folder, reading every entry's files: that runs off the
+        // async workers.
         if held && self.disk.used() + incoming > self.max_bytes {
-            let value = |m: &Meta| self.worth_per_byte(m, t);
-            if !self
-                .disk
-                .make_room(self.max_bytes, incoming, key, &value, offered)
-            {
+            let (cache, key) = (Arc::clone(self), key.to_string());
+            let made = tokio::task::spawn_blocking(move || {
+                let value = |m: &Meta| cache.worth_per_byte(m, t);
+                cache
+                    .disk
+                    .make_room(cache.max_bytes, incoming, &key, &value, offered)
+            })
+            .await;
+            // A walk that panicked made no room: nothing of this object is kept.
+            if !made.unwrap_or(false) {
                 self.policy().forget(hash, t);
                 return (false, None);
             }
@@ -557,20 +564,25 @@ impl CachedStore {
         // A write through the cache since the request went out: what came back may be the old
         // version, so it is passed on but not kept.
         let unchanged = self.cache.generation(key) == generation;
-        let held = unchanged
-            && meta.as_mut().is_some_and(|meta| {
-                let (held, history) = self.cache.admit(
-                    key,
-                    &meta.etag,
-                    size,
-                    fetched.end - fetched.start,
-                    self.cost.of(size),
-                    self.cacheable(),
-                    known,
-                );
+        let held = match meta.as_mut().filter(|_| unchanged) {
+            Some(meta) => {
+                let (held, history) = self
+                    .cache
+                    .admit(
+                        key,
+                        &meta.etag,
+                        size,
+                        fetched.end - fetched.start,
+                        self.cost.of(size),
+                        self.cacheable(),
+                        known,
+                    )
+                    .await;
                 meta.history = history.or(known);
                 held && self.cache.disk.write_meta(meta).is_ok()
-            });
+            }
+            None => false,
+        };
         self.record(false, 0);
         let want = wanted(asked, size);
         let blocks = meta.as_ref().filter(|_| held).map(|meta| Blocks {
@@ -661,15 +673,18 @@ impl CachedStore {
         // The windows after a long read's first are the same read: they do not count another
         // with the policy.
         let held = if counted {
-            let (held, history) = self.cache.admit(
-                key,
-                &meta.etag,
-                meta.size,
-                fetched.as_ref().map_or(0, |(_, b)| b.len() as u64),
-                self.cost.of(meta.size),
-                self.cacheable(),
-                meta.history,
-            );
+            let (held, history) = self
+                .cache
+                .admit(
+                    key,
+                    &meta.etag,
+                    meta.size,
+                    fetched.as_ref().map_or(0, |(_, b)| b.len() as u64),
+                    self.cost.of(meta.size),
+                    self.cacheable(),
+                    meta.history,
+                )
+                .await;
             // A new session: saved for the processes that come after (once per session, so
             // hits inside one write nothing).
             if let (true, Some(h)) = (held, history)

@@ -1,0 +1,142 @@
+//! Misses in a cache folder that other processes filled: a miss that must make room on disk
+//! against a miss in a folder with room to spare (the baseline), both folders holding the same
+//! entries, measured in the same run in alternating order.
+//!
+//! Each folder is filled by one `Lake` (a process) and then read by another, whose policy holds
+//! nothing yet: only the folder tells it the space is taken.
+//!
+//! `cargo bench -p lakeroute --bench cache_shared` (`LAKEROUTE_SHARED_ENTRIES` to change the
+//! number of entries, 4,000 by default).
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use lakeroute::Lake;
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// Each object's size (one block).
+const OBJECT: usize = 4096;
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+/// A catalog on `data` (standing in for AWS, read from Azure, so every read is cached) whose
+/// cache folder is `cache`, bounded at `max_bytes`.
+fn catalog(dir: &Path, data: &Path, cache: &Path, max_bytes: usize) -> Result<(), Error> {
+    std::fs::write(
+        dir.join("lakeroute.yaml"),
+        format!(
+            "compute: {{provider: azure, region: westeurope}}\ncache: {{dir: {}, max_bytes: {max_bytes}, block_size: {OBJECT}}}\nstorage:\n  aws: {{provider: local, emulates: aws, region: us-east-1, root: {}}}\n",
+            cache.display(),
+            data.display()
+        ),
+    )?;
+    std::fs::write(
+        dir.join("d.yaml"),
+        "entityName: d\nentityVersion: v1\ndomain: bench\ncoldStorage:\n  format: binary\n  location: {storage: aws, prefix: d}\n",
+    )?;
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let entries: usize = std::env::var("LAKEROUTE_SHARED_ENTRIES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(4000);
+    let rounds = 201;
+    let data = tempfile::tempdir()?;
+    let (full_cache, roomy_cache) = (tempfile::tempdir()?, tempfile::tempdir()?);
+    let (full_cat, roomy_cat) = (tempfile::tempdir()?, tempfile::tempdir()?);
+    catalog(
+        full_cat.path(),
+        data.path(),
+        full_cache.path(),
+        entries * OBJECT,
+    )?;
+    catalog(
+        roomy_cat.path(),
+        data.path(),
+        roomy_cache.path(),
+        4 * entries * OBJECT,
+    )?;
+    let uri = |i: usize| format!("lake://bench/d/v1/obj-{i}");
+    let writer = Lake::from_catalog(full_cat.path())?;
+    for i in 0..entries + 2 * rounds {
+        writer
+            .put(&uri(i), vec![(i % 251) as u8; OBJECT].into())
+            .await?;
+    }
+    // One process fills each folder with the same entries: exactly to the bound of the first.
+    for cat in [&full_cat, &roomy_cat] {
+        let filler = Lake::from_catalog(cat.path())?;
+        for i in 0..entries {
+            filler.get(&uri(i)).await?;
+        }
+    }
+    let full = Lake::from_catalog(full_cat.path())?;
+    let roomy = Lake::from_catalog(roomy_cat.path())?;
+    println!(
+        "misses in a shared cache folder of {entries} entries of {} KiB: full (room made on disk) vs with room to spare (baseline)",
+        OBJECT / 1024
+    );
+    let (mut full_t, mut roomy_t) = (vec![], vec![]);
+    for r in 0..rounds {
+        // Each round reads an object neither folder has seen, first in one folder, then in
+        // the other, alternating which goes first.
+        let (a, b) = (entries + 2 * r, entries + 2 * r + 1);
+        for (lake, times, i) in if r % 2 == 0 {
+            [(&full, &mut full_t, a), (&roomy, &mut roomy_t, b)]
+        } else {
+            [(&roomy, &mut roomy_t, a), (&full, &mut full_t, b)]
+        } {
+            let t = Instant::now();
+            let got = lake.get(&uri(i)).await?;
+            times.push(t.elapsed());
+            assert_eq!(got.len(), OBJECT);
+        }
+    }
+    let total = |v: &[Duration]| v.iter().sum::<Duration>();
+    let (ft, rt) = (total(&full_t), total(&roomy_t));
+    let (fm, rm) = (median(full_t), median(roomy_t));
+    println!(
+        "  median miss: full {:.0} us, room to spare {:.0} us, ratio {:.2}x",
+        fm.as_secs_f64() * 1e6,
+        rm.as_secs_f64() * 1e6,
+        fm.as_secs_f64() / rm.as_secs_f64()
+    );
+    println!(
+        "  all {rounds} misses: full {:.1} ms, room to spare {:.1} ms, ratio {:.2}x",
+        ft.as_secs_f64() * 1e3,
+        rt.as_secs_f64() * 1e3,
+        ft.as_secs_f64() / rt.as_secs_f64()
+    );
+    let (held, _) = lakeroute_cache_summary(full_cache.path());
+    println!("  the full folder afterwards: {held} entries");
+    let s = full.stats().total;
+    println!(
+        "  (full folder's reader: cache hits {}, misses {})",
+        s.cache_hits, s.cache_misses
+    );
+    Ok(())
+}
+
+/// Entries in a cache folder (one directory per object under `v1`), and their bytes.
+fn lakeroute_cache_summary(dir: &Path) -> (usize, u64) {
+    let mut n = 0;
+    let mut bytes = 0;
+    for e in std::fs::read_dir(dir.join("v1"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        n += 1;
+        for f in std::fs::read_dir(e.path()).into_iter().flatten().flatten() {
+            bytes += f.metadata().map_or(0, |m| m.len());
+        }
+    }
+    (n, bytes)
+}

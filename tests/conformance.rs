@@ -271,6 +271,47 @@ async fn one_process_filling_its_folder_exactly_keeps_everything() -> TestResult
     Ok(())
 }
 
+/// A lake computing in AWS us-east-1, with a 3 MiB cache folder at `cache` (256 KiB blocks)
+/// and two datasets under `data`, each holding one 2 MiB object at [`object`]: `conf/far`
+/// in Azure ($0.0875/GB to fetch again) and `conf/near` in AWS us-west-2 ($0.02/GB).
+async fn far_and_near(
+    cache: &std::path::Path,
+    data: &std::path::Path,
+) -> Result<TempCatalog, Box<dyn std::error::Error + Send + Sync>> {
+    let settings = format!(
+        "compute: {{provider: aws, region: us-east-1}}\ncache: {{dir: {}, max_bytes: 3MiB, block_size: 256KiB}}\nstorage:\n  azure:\n    provider: local\n    emulates: azure\n    region: westeurope\n    root: {}/azure\n  aws-west:\n    provider: local\n    emulates: aws\n    region: us-west-2\n    root: {}/aws\n",
+        cache.display(),
+        data.display(),
+        data.display()
+    );
+    let cat = TempCatalog::new(&[
+        ("lakeroute.yaml", settings.as_str()),
+        (
+            "conf/far.yaml",
+            &descriptor("far", 1, "conf", "azure", "far"),
+        ),
+        (
+            "conf/near.yaml",
+            &descriptor("near", 1, "conf", "aws-west", "near"),
+        ),
+    ])?;
+    let writer = cat.lake()?;
+    for name in ["far", "near"] {
+        writer.put(&uri(name), body(name).into()).await?;
+    }
+    Ok(cat)
+}
+
+/// The object of [`far_and_near`]'s dataset `name`.
+fn uri(name: &str) -> String {
+    format!("lake://conf/{name}/v1/object.bin")
+}
+
+/// Its bytes: a pattern seeded by the dataset.
+fn body(name: &str) -> bytes::Bytes {
+    conformance::pattern(2 << 20, u64::from(name == "far"))
+}
+
 #[tokio::test]
 async fn processes_sharing_a_folder_keep_what_is_worth_most() -> TestResult {
     // Each `Lake` has its own policy, as each process has; one folder of 3 MiB serves them.
@@ -280,29 +321,7 @@ async fn processes_sharing_a_folder_keep_what_is_worth_most() -> TestResult {
     let data = tempfile::tempdir()?;
     for (order, first, second) in [("far first", "far", "near"), ("near first", "near", "far")] {
         let cache = tempfile::tempdir()?;
-        let settings = format!(
-            "compute: {{provider: aws, region: us-east-1}}\ncache: {{dir: {}, max_bytes: 3MiB, block_size: 256KiB}}\nstorage:\n  azure:\n    provider: local\n    emulates: azure\n    region: westeurope\n    root: {}/azure\n  aws-west:\n    provider: local\n    emulates: aws\n    region: us-west-2\n    root: {}/aws\n",
-            cache.path().display(),
-            data.path().display(),
-            data.path().display()
-        );
-        let cat = TempCatalog::new(&[
-            ("lakeroute.yaml", settings.as_str()),
-            (
-                "conf/far.yaml",
-                &descriptor("far", 1, "conf", "azure", "far"),
-            ),
-            (
-                "conf/near.yaml",
-                &descriptor("near", 1, "conf", "aws-west", "near"),
-            ),
-        ])?;
-        let uri = |name: &str| format!("lake://conf/{name}/v1/object.bin");
-        let body = |name: &str| conformance::pattern(2 << 20, u64::from(name == "far"));
-        let writer = cat.lake()?;
-        for name in ["far", "near"] {
-            writer.put(&uri(name), body(name).into()).await?;
-        }
+        let cat = far_and_near(cache.path(), data.path()).await?;
         // Two processes, one object each; then a third reads both.
         for name in [first, second] {
             assert!(
@@ -334,6 +353,49 @@ async fn processes_sharing_a_folder_keep_what_is_worth_most() -> TestResult {
             "{order}: {far:?}"
         );
     }
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_object_each_process_lacked_room_for_is_kept_once_read_often() -> TestResult {
+    // A 3 MiB folder holds a cross-cloud object of 2 MiB, read once. A cross-region object of
+    // 2 MiB ($0.02/GB to fetch again, against $0.0875) is then read by one short-lived process
+    // after another, hours apart. Each has no room for it, yet saves the read, so the next
+    // counts on: once its reads are worth more than the cross-cloud object's one, it takes
+    // that object's place, and the next process hits it.
+    let (data, cache) = (tempfile::tempdir()?, tempfile::tempdir()?);
+    let cat = far_and_near(cache.path(), data.path()).await?;
+    assert!(cat.lake()?.get(&uri("far")).await? == body("far"));
+    let seen = cache.path().join("seen");
+    let mut hits = Vec::new();
+    for process in 1..=8 {
+        let lake = cat.lake()?;
+        assert!(
+            lake.get(&uri("near")).await? == body("near"),
+            "process {process}"
+        );
+        let near = lake.stats().by_dataset["conf/near/v1"];
+        hits.push(near.cache_hits);
+        // Five hours pass before the next process: its read starts a new session.
+        for file in std::fs::read_dir(&seen)? {
+            let path = file?.path();
+            let mut h: serde_json::Value = serde_json::from_slice(&std::fs::read(&path)?)?;
+            for field in ["first", "last"] {
+                let t = h[field].as_f64().ok_or("no time in the saved reads")?;
+                h[field] = (t - 5.0 * 3600.0).into();
+            }
+            std::fs::write(&path, h.to_string())?;
+        }
+        if process == 1 {
+            assert!(seen.read_dir()?.count() == 1, "process 1 saved no reads");
+        }
+    }
+    // Five sessions at $0.02/GB outweigh one at $0.0875/GB: the fifth process keeps it, the
+    // sixth and later hit it; the far object made room for it.
+    assert_eq!(hits, [0, 0, 0, 0, 0, 1, 1, 1], "hits on the near object");
+    let far = cat.lake()?;
+    far.get(&uri("far")).await?;
+    assert_eq!(far.stats().by_dataset["conf/far/v1"].cache_hits, 0);
     Ok(())
 }
 

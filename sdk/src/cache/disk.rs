@@ -4,6 +4,7 @@
 //! <dir>/origin                                 when the folder began to count reads
 //! <dir>/v1/<hash of location>/meta.json        location, ETag, size, last validation, reads
 //! <dir>/v1/<hash of location>/<etag hash>.<n>  block n: bytes then their CRC-32
+//! <dir>/seen/<hash of location>                reads of an object there was no room for
 //! ```
 //!
 //! Every file is written to a temporary name and renamed into place, so readers in other
@@ -64,6 +65,9 @@ pub(crate) struct Disk {
     /// The last walk of a full folder, standing in for the folder for [`WALK_FOR`]: misses in a
     /// full folder do not each walk it.
     walk: Mutex<Option<Walk>>,
+    /// Saved reads this process wrote: every [`SEEN_KEEP`] / 100 of them, the saved reads are
+    /// pruned (also on each walk of a full folder).
+    seen_saves: AtomicU64,
 }
 
 /// How long one walk of a full folder decides what to delete. What other processes write in
@@ -91,16 +95,26 @@ fn parse_meta(text: &[u8]) -> Option<Meta> {
         last_modified: v.get("last_modified")?.as_str()?.to_string(),
         validated: v.get("validated")?.as_f64()?,
         // Absent in entries written before it was kept.
-        history: v.get("history").and_then(|h| {
-            Some(History {
-                sessions: u32::try_from(h.get("sessions")?.as_u64()?).ok()?,
-                first: h.get("first")?.as_f64()?,
-                last: h.get("last")?.as_f64()?,
-                miss_cost: h.get("miss_cost")?.as_f64()?,
-            })
-        }),
+        history: v.get("history").and_then(parse_history),
     })
 }
+
+fn parse_history(h: &Value) -> Option<History> {
+    Some(History {
+        sessions: u32::try_from(h.get("sessions")?.as_u64()?).ok()?,
+        first: h.get("first")?.as_f64()?,
+        last: h.get("last")?.as_f64()?,
+        miss_cost: h.get("miss_cost")?.as_f64()?,
+    })
+}
+
+fn history_json(h: &History) -> Value {
+    json!({"sessions": h.sessions, "first": h.first, "last": h.last, "miss_cost": h.miss_cost})
+}
+
+/// Objects without an entry whose reads the folder remembers at most (a few hundred bytes
+/// each); beyond that, the half written longest ago are forgotten.
+const SEEN_KEEP: usize = 100_000;
 
 /// Bytes of an entry's blocks (its meta and temporary files aside).
 fn dir_bytes(dir: &Path) -> u64 {
@@ -150,6 +164,7 @@ impl Disk {
             root,
             used: AtomicU64::new(0),
             walk: Mutex::new(None),
+            seen_saves: AtomicU64::new(0),
         };
         disk.used.store(disk.scan(true), Ordering::Relaxed);
         Ok(disk)
@@ -231,9 +246,7 @@ impl Disk {
     }
 
     fn write_meta_into(&self, dir: &Path, m: &Meta) -> std::io::Result<()> {
-        let history = m.history.map(|h| {
-            json!({"sessions": h.sessions, "first": h.first, "last": h.last, "miss_cost": h.miss_cost})
-        });
+        let history = m.history.as_ref().map(history_json);
         let doc = json!({
             "key": m.key, "etag": m.etag, "version": m.version, "size": m.size,
             "last_modified": m.last_modified, "validated": m.validated, "history": history,
@@ -250,6 +263,63 @@ impl Disk {
         meta.history = Some(history);
         // Into the folder as it is: no `create_dir_all`, so a deleted entry stays deleted.
         let _ = self.write_meta_into(&self.entry_dir(key), &meta);
+    }
+
+    fn seen_path(&self, key: &str) -> PathBuf {
+        self.root
+            .with_file_name("seen")
+            .join(format!("{:016x}", fnv(key)))
+    }
+
+    /// The reads saved for `key` by a process that had no room for it, if any.
+    pub(crate) fn seen(&self, key: &str) -> Option<History> {
+        let text = std::fs::read(self.seen_path(key)).ok()?;
+        parse_history(&serde_json::from_slice(&text).ok()?)
+    }
+
+    /// Saves the reads of an object the folder had no room for, so the next process that
+    /// reads it counts on from them (without them, an object read once by each of many
+    /// short-lived processes would look read once for good, and never be kept).
+    pub(crate) fn save_seen(&self, key: &str, history: &History) {
+        let path = self.seen_path(key);
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let _ = write_atomic(&path, &[history_json(history).to_string().as_bytes()]);
+        let saves = self.seen_saves.fetch_add(1, Ordering::Relaxed) + 1;
+        if saves.is_multiple_of(SEEN_KEEP as u64 / 100) {
+            self.prune_seen();
+        }
+    }
+
+    /// Forgets the saved reads of `key`: its entry holds them now.
+    pub(crate) fn drop_seen(&self, key: &str) {
+        let _ = std::fs::remove_file(self.seen_path(key));
+    }
+
+    /// Keeps at most [`SEEN_KEEP`] saved reads, forgetting the half written longest ago.
+    fn prune_seen(&self) {
+        self.prune_seen_to(SEEN_KEEP);
+    }
+
+    fn prune_seen_to(&self, keep: usize) {
+        let dir = self.root.with_file_name("seen");
+        let files: Vec<_> = std::fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .collect();
+        if files.len() <= keep {
+            return;
+        }
+        let mut dated: Vec<(std::time::SystemTime, PathBuf)> = files
+            .iter()
+            .filter_map(|f| Some((f.metadata().ok()?.modified().ok()?, f.path())))
+            .collect();
+        dated.sort();
+        for (_, path) in dated.iter().take(dated.len().saturating_sub(keep / 2)) {
+            let _ = std::fs::remove_file(path);
+        }
     }
 
     fn block_path(&self, key: &str, etag: &str, index: u64) -> PathBuf {
@@ -412,6 +482,7 @@ impl Disk {
         let walk = match &mut *walk {
             Some(w) if w.at.elapsed() < WALK_FOR => w,
             stale => {
+                self.prune_seen();
                 // One walk of the folder gives both the space used and the candidates.
                 let entries = self.by_value(value);
                 let used = entries.iter().map(|(_, bytes, _)| bytes).sum::<u64>();
@@ -524,6 +595,35 @@ mod tests {
         assert!(exists("old-3"));
         assert_eq!(disk.used(), 8000);
         assert_eq!(valued.load(Ordering::Relaxed), 8, "entries valued");
+        Ok(())
+    }
+
+    #[test]
+    fn saved_reads_are_kept_until_pruned_newest_first() -> std::io::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let disk = Disk::open(dir.path())?;
+        let h = |sessions| History {
+            sessions,
+            first: 1.0,
+            last: 2.0,
+            miss_cost: 0.5,
+        };
+        for i in 0..10 {
+            disk.save_seen(&format!("k{i}"), &h(i));
+            // Distinct modification times, whatever the file system's resolution.
+            std::thread::sleep(Duration::from_millis(15));
+        }
+        assert_eq!(disk.seen("k3"), Some(h(3)));
+        disk.prune_seen_to(20);
+        assert_eq!(disk.seen("k0"), Some(h(0)), "under the limit, nothing goes");
+        // Over it, only the newest half of the limit stays.
+        disk.prune_seen_to(4);
+        let kept: Vec<u32> = (0..10)
+            .filter_map(|i| disk.seen(&format!("k{i}")).map(|h| h.sessions))
+            .collect();
+        assert_eq!(kept, [8, 9]);
+        disk.drop_seen("k9");
+        assert_eq!(disk.seen("k9"), None);
         Ok(())
     }
 }

@@ -194,10 +194,11 @@ impl Cache {
     }
 
     /// Runs the policy for one read; returns whether the object is (now) held, and the read
-    /// history to save with the entry when it changed (a new session, or the policy's first
-    /// sight of it). Deletes what the policy dropped. `incoming` is how many bytes of it are
-    /// about to be written (none on a hit): only those can take the folder over its bound.
-    /// `known` is the history saved with the entry by whichever process read it before.
+    /// history to save when it changed (a new session, or the policy's first sight of it):
+    /// with the entry when held, else (when only room was lacking) as the object's seen
+    /// reads. Deletes what the policy dropped. `incoming` is how many bytes of it are about to
+    /// be written (none on a hit): only those can take the folder over its bound. `known` is
+    /// the history saved by whichever process read it before.
     #[allow(clippy::too_many_arguments)]
     async fn admit(
         self: &Arc<Self>,
@@ -214,7 +215,7 @@ impl Cache {
         }
         let hash = fnv(key);
         let t = now();
-        let (held, history, offered) = {
+        let (held, history, offered, worth_keeping) = {
             let mut p = self.policy();
             if let Some(h) = known {
                 p.recall(hash, h.sessions, h.first, h.last);
@@ -227,6 +228,7 @@ impl Cache {
                 miss_cost,
             });
             let held = p.holds(hash);
+            let worth_keeping = p.admits(size, miss_cost);
             // The object's own files go too when the policy dropped it and did not take it
             // back (expired, then refused room).
             let removed = p.take_removed();
@@ -242,9 +244,11 @@ impl Cache {
             let offered = history.map_or(0.0, |h| {
                 p.worth_per_byte(h.sessions, miss_cost, size, h.last, t) * size as f64
             });
-            (held, history, offered)
+            (held, history, offered, worth_keeping)
         };
-        let changed = history.filter(|h| known.is_none_or(|k| k.sessions != h.sessions));
+        let changed = history
+            .filter(|h| known.is_none_or(|k| k.sessions != h.sessions))
+            .filter(|_| worth_keeping);
         // The policy keeps this process within the bound; other processes sharing the folder
         // may not have. Then make room on disk too, sparing the entry being read, or keep
         // nothing of it when what it would displace is worth more.
@@ -262,7 +266,7 @@ impl Cache {
             // A walk that panicked made no room: nothing of this object is kept.
             if !made.unwrap_or(false) {
                 self.policy().forget(hash, t);
-                return (false, None);
+                return (false, changed);
             }
         }
         (held, changed)
@@ -533,7 +537,8 @@ impl CachedStore {
                 },
             )
             .await?;
-        self.absorb(location, key, &asked, got, generation, None)
+        let known = self.cache.disk.seen(key);
+        self.absorb(location, key, &asked, got, generation, known)
             .await
     }
 
@@ -579,7 +584,19 @@ impl CachedStore {
                     )
                     .await;
                 meta.history = history.or(known);
-                held && self.cache.disk.write_meta(meta).is_ok()
+                if !held {
+                    // No room for it: what this read adds to its counts is kept for the next
+                    // process that reads it.
+                    if let Some(h) = history {
+                        self.cache.disk.save_seen(key, &h);
+                    }
+                    false
+                } else if self.cache.disk.write_meta(meta).is_ok() {
+                    self.cache.disk.drop_seen(key);
+                    true
+                } else {
+                    false
+                }
             }
             None => false,
         };
@@ -687,10 +704,13 @@ impl CachedStore {
                 .await;
             // A new session: saved for the processes that come after (once per session, so
             // hits inside one write nothing).
-            if let (true, Some(h)) = (held, history)
-                && self.cache.generation(key) == generation
-            {
-                self.cache.disk.save_history(key, &meta.etag, h);
+            match (held, history) {
+                (true, Some(h)) if self.cache.generation(key) == generation => {
+                    self.cache.disk.save_history(key, &meta.etag, h);
+                }
+                // Dropped for want of room: its counts outlive its files.
+                (false, Some(h)) => self.cache.disk.save_seen(key, &h),
+                _ => {}
             }
             held
         } else {

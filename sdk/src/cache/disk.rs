@@ -65,6 +65,10 @@ pub(crate) struct Disk {
     /// The last walk of a full folder, standing in for the folder for [`WALK_FOR`]: misses in a
     /// full folder do not each walk it.
     walk: Mutex<Option<Walk>>,
+    /// The count of the space used when the folder was opened, running in the background
+    /// until something needs the figure (a command that only resolves or lists does not wait
+    /// for a walk of a large folder).
+    opening: Mutex<Option<std::thread::JoinHandle<u64>>>,
     /// Saved reads this process wrote: every [`SEEN_KEEP`] / 100 of them, the saved reads are
     /// pruned (also on each walk of a full folder).
     seen_saves: AtomicU64,
@@ -136,6 +140,35 @@ fn data_len(file_len: u64) -> u64 {
     file_len.saturating_sub(4)
 }
 
+/// Bytes of objects in blocks on disk under `root`; with `clean`, removes temporary files an
+/// interrupted writer left behind (older than ten minutes).
+fn scan(root: &Path, clean: bool) -> u64 {
+    let mut total = 0;
+    for entry in std::fs::read_dir(root).into_iter().flatten().flatten() {
+        for f in std::fs::read_dir(entry.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let name = f.file_name().to_string_lossy().into_owned();
+            let Ok(meta) = f.metadata() else { continue };
+            if name.contains(".tmp.") {
+                let old = meta
+                    .modified()
+                    .ok()
+                    .and_then(|m| m.elapsed().ok())
+                    .is_some_and(|a| a.as_secs() > 600);
+                if clean && old {
+                    let _ = std::fs::remove_file(f.path());
+                }
+            } else if name != "meta.json" {
+                total += data_len(meta.len());
+            }
+        }
+    }
+    total
+}
+
 fn write_atomic(path: &Path, parts: &[&[u8]]) -> std::io::Result<()> {
     use std::io::Write;
     // Unique per process and write: two threads writing one block never share a file.
@@ -156,18 +189,41 @@ fn write_atomic(path: &Path, parts: &[&[u8]]) -> std::io::Result<()> {
 }
 
 impl Disk {
-    /// Opens (creating) the folder and sums the space its entries use.
+    /// Opens (creating) the folder, and starts summing the space its entries use (removing
+    /// temporary files an interrupted writer left behind) in the background.
     pub(crate) fn open(dir: &Path) -> std::io::Result<Self> {
         let root = dir.join("v1");
         std::fs::create_dir_all(&root)?;
-        let disk = Self {
-            root,
-            used: AtomicU64::new(0),
-            walk: Mutex::new(None),
-            seen_saves: AtomicU64::new(0),
+        let scanned = root.clone();
+        let opening = std::thread::Builder::new()
+            .name("lakeroute-cache-scan".into())
+            .spawn(move || scan(&scanned, true))
+            .ok();
+        // No thread to spare: count now.
+        let used = if opening.is_none() {
+            scan(&root, true)
+        } else {
+            0
         };
-        disk.used.store(disk.scan(true), Ordering::Relaxed);
-        Ok(disk)
+        Ok(Self {
+            root,
+            used: AtomicU64::new(used),
+            walk: Mutex::new(None),
+            opening: Mutex::new(opening),
+            seen_saves: AtomicU64::new(0),
+        })
+    }
+
+    /// Waits for the count begun at opening, if it is still running, and adds it in. Nothing
+    /// is written to the folder before (writes follow [`Self::used`]), so nothing is counted
+    /// twice.
+    fn settle(&self) {
+        let mut opening = self.opening.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(scan) = opening.take() {
+            // A count that panicked adds nothing; the next walk of a full folder recounts.
+            let total = scan.join().unwrap_or(0);
+            self.used.fetch_add(total, Ordering::Relaxed);
+        }
     }
 
     /// When the folder began to count reads (seconds since the Unix epoch): recorded by the
@@ -185,46 +241,16 @@ impl Disk {
         now
     }
 
-    /// Bytes of objects in blocks on disk; removes temporary files an interrupted writer left
-    /// behind.
-    fn scan(&self, clean: bool) -> u64 {
-        let mut total = 0;
-        for entry in std::fs::read_dir(&self.root)
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
-            for f in std::fs::read_dir(entry.path())
-                .into_iter()
-                .flatten()
-                .flatten()
-            {
-                let name = f.file_name().to_string_lossy().into_owned();
-                let Ok(meta) = f.metadata() else { continue };
-                if name.contains(".tmp.") {
-                    let old = meta
-                        .modified()
-                        .ok()
-                        .and_then(|m| m.elapsed().ok())
-                        .is_some_and(|a| a.as_secs() > 600);
-                    if clean && old {
-                        let _ = std::fs::remove_file(f.path());
-                    }
-                } else if name != "meta.json" {
-                    total += data_len(meta.len());
-                }
-            }
-        }
-        total
-    }
-
+    /// Bytes of objects held in the folder, as this process counts them.
     pub(crate) fn used(&self) -> u64 {
+        self.settle();
         self.used.load(Ordering::Relaxed)
     }
 
     /// Recounts the space used (other processes share the folder).
     pub(crate) fn rescan(&self) -> u64 {
-        let n = self.scan(false);
+        self.settle();
+        let n = scan(&self.root, false);
         self.used.store(n, Ordering::Relaxed);
         n
     }
@@ -482,6 +508,7 @@ impl Disk {
         let walk = match &mut *walk {
             Some(w) if w.at.elapsed() < WALK_FOR => w,
             stale => {
+                self.settle();
                 self.prune_seen();
                 // One walk of the folder gives both the space used and the candidates.
                 let entries = self.by_value(value);
@@ -578,6 +605,9 @@ mod tests {
         for i in 1..=8 {
             entry(&disk, &format!("old-{i}"), i)?;
         }
+        // Another process opening the folder counts what is there (in the background, waited
+        // for when asked).
+        assert_eq!(Disk::open(dir.path())?.used(), 8000);
         let valued = AtomicU64::new(0);
         let value = |m: &Meta| {
             valued.fetch_add(1, Ordering::Relaxed);

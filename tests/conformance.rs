@@ -393,6 +393,19 @@ async fn an_object_each_process_lacked_room_for_is_kept_once_read_often() -> Tes
     // Five sessions at $0.02/GB outweigh one at $0.0875/GB: the fifth process keeps it, the
     // sixth and later hit it; the far object made room for it.
     assert_eq!(hits, [0, 0, 0, 0, 0, 1, 1, 1], "hits on the near object");
+    // Its entry holds its counts now, and the far object's counts are kept for its return.
+    let mut saved = Vec::new();
+    for file in std::fs::read_dir(&seen)? {
+        let h: serde_json::Value = serde_json::from_slice(&std::fs::read(file?.path())?)?;
+        saved.push((
+            h["key"].as_str().unwrap_or("").to_string(),
+            h["sessions"].clone(),
+        ));
+    }
+    assert!(
+        saved.len() == 1 && saved[0].0.ends_with("far/object.bin") && saved[0].1 == 1,
+        "seen reads: {saved:?}"
+    );
     let far = cat.lake()?;
     far.get(&uri("far")).await?;
     assert_eq!(far.stats().by_dataset["conf/far/v1"].cache_hits, 0);

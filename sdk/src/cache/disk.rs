@@ -77,15 +77,49 @@ pub(crate) struct Disk {
 /// How long one walk of a full folder decides what to delete. What other processes write in
 /// that time is not seen until the next walk (the folder may then exceed its bound by that
 /// much, as when each process keeps only its own entries within it); what this process
-/// writes is counted as it writes.
+/// writes and deletes is counted as it goes. A candidate found already deleted (by another
+/// process, or by this one's policy) ends the walk's term early, though not before ten times
+/// the walk's own duration, so walking takes at most a tenth of a busy process's time.
 const WALK_FOR: Duration = Duration::from_secs(30);
 
-/// The entries a walk found, the most worth keeping first (so the least worth come off the
-/// end): each with its value per byte, its bytes and its folder.
+/// Candidates a walk keeps: the least worth, up to half the bound in bytes and at least
+/// [`WALK_KEEP_MIN`] of them; running out of them ends the walk's term early too.
+const WALK_KEEP_MIN: usize = 256;
+
+/// The entries a walk found, least worth keeping last (they come off the end).
 #[derive(Debug)]
 struct Walk {
     at: Instant,
-    entries: Vec<(f64, u64, PathBuf)>,
+    took: Duration,
+    /// A candidate was found deleted, or none was left: the next call walks again once
+    /// [`Walk::took`] x 10 has passed.
+    stale: bool,
+    entries: Vec<Candidate>,
+}
+
+/// What to delete to make room, and whether room for the incoming object was refused.
+struct Choice {
+    doomed: Vec<usize>,
+    refused: bool,
+}
+
+/// One entry of the folder, as a walk found it.
+#[derive(Debug)]
+struct Candidate {
+    /// Value per byte of keeping it.
+    worth: f64,
+    bytes: u64,
+    dir: PathBuf,
+    /// Its location and read counts, saved as seen reads when it is deleted to make room, so
+    /// the object is valued by them if it returns.
+    history: Option<(String, History)>,
+}
+
+impl Walk {
+    fn expired(&self) -> bool {
+        let age = self.at.elapsed();
+        age >= WALK_FOR || (self.stale && age >= self.took * 10)
+    }
 }
 
 /// An entry's `meta.json`.
@@ -169,6 +203,26 @@ fn scan(root: &Path, clean: bool) -> u64 {
     total
 }
 
+/// Keeps at most `keep` saved reads in `dir`, forgetting the oldest beyond half of that.
+fn prune_seen(dir: &Path, keep: usize) {
+    let files: Vec<_> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .collect();
+    if files.len() <= keep {
+        return;
+    }
+    let mut dated: Vec<(std::time::SystemTime, PathBuf)> = files
+        .iter()
+        .filter_map(|f| Some((f.metadata().ok()?.modified().ok()?, f.path())))
+        .collect();
+    dated.sort();
+    for (_, path) in dated.iter().take(dated.len().saturating_sub(keep / 2)) {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
 fn write_atomic(path: &Path, parts: &[&[u8]]) -> std::io::Result<()> {
     use std::io::Write;
     // Unique per process and write: two threads writing one block never share a file.
@@ -197,7 +251,10 @@ impl Disk {
         let scanned = root.clone();
         let opening = std::thread::Builder::new()
             .name("lakeroute-cache-scan".into())
-            .spawn(move || scan(&scanned, true))
+            .spawn(move || {
+                prune_seen(&scanned.with_file_name("seen"), SEEN_KEEP);
+                scan(&scanned, true)
+            })
             .ok();
         // No thread to spare: count now.
         let used = if opening.is_none() {
@@ -239,6 +296,11 @@ impl Disk {
         }
         let _ = write_atomic(&file, &[now.to_string().as_bytes()]);
         now
+    }
+
+    /// Whether the count begun at opening is still running ([`Self::used`] would wait for it).
+    pub(crate) fn counting(&self) -> bool {
+        self.opening.try_lock().map_or(true, |o| o.is_some())
     }
 
     /// Bytes of objects held in the folder, as this process counts them.
@@ -300,7 +362,12 @@ impl Disk {
     /// The reads saved for `key` by a process that had no room for it, if any.
     pub(crate) fn seen(&self, key: &str) -> Option<History> {
         let text = std::fs::read(self.seen_path(key)).ok()?;
-        parse_history(&serde_json::from_slice(&text).ok()?)
+        let v: Value = serde_json::from_slice(&text).ok()?;
+        // Another location whose name hashes alike has its own counts.
+        if v.get("key")?.as_str()? != key {
+            return None;
+        }
+        parse_history(&v)
     }
 
     /// Saves the reads of an object the folder had no room for, so the next process that
@@ -311,7 +378,9 @@ impl Disk {
         if let Some(dir) = path.parent() {
             let _ = std::fs::create_dir_all(dir);
         }
-        let _ = write_atomic(&path, &[history_json(history).to_string().as_bytes()]);
+        let mut doc = history_json(history);
+        doc["key"] = key.into();
+        let _ = write_atomic(&path, &[doc.to_string().as_bytes()]);
         let saves = self.seen_saves.fetch_add(1, Ordering::Relaxed) + 1;
         if saves.is_multiple_of(SEEN_KEEP as u64 / 100) {
             self.prune_seen();
@@ -325,27 +394,7 @@ impl Disk {
 
     /// Keeps at most [`SEEN_KEEP`] saved reads, forgetting the half written longest ago.
     fn prune_seen(&self) {
-        self.prune_seen_to(SEEN_KEEP);
-    }
-
-    fn prune_seen_to(&self, keep: usize) {
-        let dir = self.root.with_file_name("seen");
-        let files: Vec<_> = std::fs::read_dir(&dir)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .collect();
-        if files.len() <= keep {
-            return;
-        }
-        let mut dated: Vec<(std::time::SystemTime, PathBuf)> = files
-            .iter()
-            .filter_map(|f| Some((f.metadata().ok()?.modified().ok()?, f.path())))
-            .collect();
-        dated.sort();
-        for (_, path) in dated.iter().take(dated.len().saturating_sub(keep / 2)) {
-            let _ = std::fs::remove_file(path);
-        }
+        prune_seen(&self.root.with_file_name("seen"), SEEN_KEEP);
     }
 
     fn block_path(&self, key: &str, etag: &str, index: u64) -> PathBuf {
@@ -417,13 +466,10 @@ impl Disk {
 
     fn drop_damaged(&self, path: &Path) {
         tracing::warn!(target: "lakeroute::cache", path = %path.display(), "dropping a damaged cache block");
+        self.settle();
         let size = std::fs::metadata(path).map_or(0, |m| data_len(m.len()));
         if std::fs::remove_file(path).is_ok() {
-            let _ = self
-                .used
-                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |u| {
-                    Some(u.saturating_sub(size))
-                });
+            self.uncount(size);
         }
     }
 
@@ -439,6 +485,7 @@ impl Disk {
             std::fs::create_dir_all(dir)?;
         }
         let crc = crc32fast::hash(data).to_le_bytes();
+        self.settle();
         write_atomic(&path, &[data, &crc])?;
         self.used.fetch_add(data.len() as u64, Ordering::Relaxed);
         Ok(())
@@ -450,11 +497,21 @@ impl Disk {
     }
 
     fn remove_dir(&self, dir: &Path) {
+        self.settle();
         let freed = dir_bytes(dir);
         if std::fs::remove_dir_all(dir).is_ok() {
-            self.used
-                .fetch_sub(freed.min(self.used()), Ordering::Relaxed);
+            self.uncount(freed);
         }
+    }
+
+    /// Takes `bytes` off the space used, which other processes' deletions may already have
+    /// brought below them.
+    fn uncount(&self, bytes: u64) {
+        let _ = self
+            .used
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |u| {
+                Some(u.saturating_sub(bytes))
+            });
     }
 
     /// Forgets the object whose key hashes to `hash` (the policy's name for it).
@@ -464,26 +521,59 @@ impl Disk {
 
     /// The entries on disk, most worth keeping first: by `value` of their meta (entries without
     /// a readable meta, half-written or from older versions, last), then most recently written.
-    /// Each with its value, the bytes it holds and its folder.
-    fn by_value(&self, value: &dyn Fn(&Meta) -> f64) -> Vec<(f64, u64, PathBuf)> {
-        let mut entries: Vec<(f64, std::time::SystemTime, u64, PathBuf)> =
-            std::fs::read_dir(&self.root)
-                .into_iter()
-                .flatten()
-                .flatten()
-                .filter_map(|e| {
-                    let written = e.metadata().ok()?.modified().ok()?;
-                    let path = e.path();
-                    let meta = std::fs::read(path.join("meta.json"))
-                        .ok()
-                        .and_then(|b| parse_meta(&b));
-                    let worth = meta.as_ref().map_or(f64::NEG_INFINITY, value);
-                    let bytes = dir_bytes(&path);
-                    Some((worth, written, bytes, path))
-                })
-                .collect();
-        entries.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)));
-        entries.into_iter().map(|(w, _, n, p)| (w, n, p)).collect()
+    fn by_value(&self, value: &dyn Fn(&Meta) -> f64) -> Vec<Candidate> {
+        let mut entries: Vec<(std::time::SystemTime, Candidate)> = std::fs::read_dir(&self.root)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| {
+                let written = e.metadata().ok()?.modified().ok()?;
+                let dir = e.path();
+                let meta = std::fs::read(dir.join("meta.json"))
+                    .ok()
+                    .and_then(|b| parse_meta(&b));
+                let worth = meta.as_ref().map_or(f64::NEG_INFINITY, value);
+                let history = meta.and_then(|m| Some((m.key, m.history?)));
+                let bytes = dir_bytes(&dir);
+                Some((
+                    written,
+                    Candidate {
+                        worth,
+                        bytes,
+                        dir,
+                        history,
+                    },
+                ))
+            })
+            .collect();
+        entries.sort_by(|(aw, a), (bw, b)| b.worth.total_cmp(&a.worth).then(bw.cmp(aw)));
+        entries.into_iter().map(|(_, c)| c).collect()
+    }
+
+    /// Walks the folder: the space used, and the least worth candidates.
+    fn walk_folder(&self, limit: u64, value: &dyn Fn(&Meta) -> f64) -> Walk {
+        self.settle();
+        self.prune_seen();
+        let start = Instant::now();
+        let mut entries = self.by_value(value);
+        let used = entries.iter().map(|c| c.bytes).sum::<u64>();
+        self.used.store(used, Ordering::Relaxed);
+        // Only the tail is ever used before the walk expires: keep that.
+        let (mut kept, mut bytes) = (0, 0);
+        for c in entries.iter().rev() {
+            if kept >= WALK_KEEP_MIN && bytes >= limit / 2 {
+                break;
+            }
+            kept += 1;
+            bytes += c.bytes;
+        }
+        entries.drain(..entries.len() - kept);
+        Walk {
+            at: Instant::now(),
+            took: start.elapsed(),
+            stale: false,
+            entries,
+        }
     }
 
     /// Keeps the folder within `limit`, and makes room there for `incoming` more bytes, by
@@ -491,11 +581,12 @@ impl Disk {
     /// except `spare`'s: the safety net when several processes together exceed the bound, each
     /// policy knowing only its own entries. Room for the incoming bytes is not made, and false
     /// returned, when the entries it would take are worth more, in all (value x bytes), than
-    /// `offered`; the folder is brought back within `limit` either way.
+    /// `offered`; the folder is brought back within `limit` either way. A deleted entry's read
+    /// counts are kept as seen reads.
     ///
     /// The folder is walked (every entry's meta read, its blocks summed) at most once per
-    /// [`WALK_FOR`]; until then the entries that walk found, less those deleted since, and the
-    /// space this process has counted since, decide.
+    /// [`WALK_FOR`], or sooner when what that walk found no longer holds; until then its
+    /// candidates, and the space this process has counted since, decide.
     pub(crate) fn make_room(
         &self,
         limit: u64,
@@ -504,65 +595,98 @@ impl Disk {
         value: &dyn Fn(&Meta) -> f64,
         offered: f64,
     ) -> bool {
+        let spare = self.entry_dir(spare);
         let mut walk = self.walk.lock().unwrap_or_else(PoisonError::into_inner);
-        let walk = match &mut *walk {
-            Some(w) if w.at.elapsed() < WALK_FOR => w,
-            stale => {
-                self.settle();
-                self.prune_seen();
-                // One walk of the folder gives both the space used and the candidates.
-                let entries = self.by_value(value);
-                let used = entries.iter().map(|(_, bytes, _)| bytes).sum::<u64>();
-                self.used.store(used, Ordering::Relaxed);
-                stale.insert(Walk {
-                    at: Instant::now(),
-                    entries,
-                })
+        let (walk, choice) = loop {
+            let w = match walk.take() {
+                Some(w) if !w.expired() => w,
+                _ => self.walk_folder(limit, value),
+            };
+            let fresh = w.at.elapsed() < w.took * 10;
+            let w = walk.insert(w);
+            let choice = self.choose(w, limit, incoming, &spare, offered);
+            // What the walk found no longer holds (another process deleted some of it): walk
+            // again, once, rather than delete by a count of space that is out of date.
+            if w.stale && !fresh {
+                continue;
             }
+            break (w, choice);
         };
+        let Choice { doomed, refused } = choice;
+        // Indices run from the end, so each removal leaves the next one's place alone.
+        for i in doomed {
+            let c = walk.entries.remove(i);
+            if let Some((key, history)) = &c.history {
+                self.save_seen(key, history);
+            }
+            self.remove_dir(&c.dir);
+        }
+        !refused
+    }
+
+    /// What [`Self::make_room`] deletes: indices into `walk`'s candidates, from the end.
+    fn choose(
+        &self,
+        walk: &mut Walk,
+        limit: u64,
+        incoming: u64,
+        spare: &Path,
+        offered: f64,
+    ) -> Choice {
         let used = self.used();
         if used + incoming <= limit {
-            return true;
+            return Choice {
+                doomed: Vec::new(),
+                refused: false,
+            };
         }
-        let spare = self.entry_dir(spare);
         // Bytes over the bound already (these go whatever they are worth), then bytes to free
         // for the incoming ones (these only if the object is worth more than they are).
         let mut over = used.saturating_sub(limit);
         let mut need = (used + incoming).saturating_sub(limit) - over;
         let (mut doomed, mut victims, mut worth) = (Vec::new(), Vec::new(), 0.0);
+        let mut gone = Vec::new();
         let mut refused = false;
-        for (i, (w, bytes, dir)) in walk.entries.iter().enumerate().rev() {
-            if *dir == spare {
+        for (i, c) in walk.entries.iter().enumerate().rev() {
+            if c.dir == spare {
+                continue;
+            }
+            if over == 0 && need == 0 {
+                break;
+            }
+            // Deleted since the walk, by this process (its space is already uncounted) or by
+            // another (then the count of space is out of date).
+            if !c.dir.exists() {
+                gone.push(i);
+                walk.stale = true;
                 continue;
             }
             if over > 0 {
-                need = need.saturating_sub(bytes.saturating_sub(over));
-                over = over.saturating_sub(*bytes);
+                need = need.saturating_sub(c.bytes.saturating_sub(over));
+                over = over.saturating_sub(c.bytes);
                 doomed.push(i);
                 continue;
             }
-            if need == 0 {
-                break;
-            }
-            worth += w.max(0.0) * *bytes as f64;
+            worth += c.worth.max(0.0) * c.bytes as f64;
             if worth > offered {
                 refused = true;
                 break;
             }
-            need = need.saturating_sub(*bytes);
+            need = need.saturating_sub(c.bytes);
             victims.push(i);
         }
-        // Even all the others may not be enough (another process is filling an entry): then
-        // make what room there is. Indices run from the end, so each removal leaves the
-        // next one's place alone.
+        if over > 0 || (need > 0 && !refused) {
+            // Even all the candidates are not enough (another process is filling an entry, or
+            // the walk kept too few): make what room there is, and walk again soon.
+            walk.stale = true;
+        }
         if !refused {
             doomed.extend(victims);
         }
-        for i in doomed {
-            let (_, _, dir) = walk.entries.remove(i);
-            self.remove_dir(&dir);
-        }
-        !refused
+        // Candidates found deleted leave the list too (they are deleted again harmlessly).
+        doomed.extend(gone);
+        doomed.sort_unstable_by(|a, b| b.cmp(a));
+        Choice { doomed, refused }
     }
 
     /// Entries, and the bytes of objects they hold (checksums aside).
@@ -638,22 +762,96 @@ mod tests {
             last: 2.0,
             miss_cost: 0.5,
         };
+        let epoch = std::time::SystemTime::UNIX_EPOCH;
         for i in 0..10 {
-            disk.save_seen(&format!("k{i}"), &h(i));
-            // Distinct modification times, whatever the file system's resolution.
-            std::thread::sleep(Duration::from_millis(15));
+            let key = format!("k{i}");
+            disk.save_seen(&key, &h(i));
+            // Written a minute apart, whatever the file system's resolution.
+            std::fs::File::options()
+                .write(true)
+                .open(disk.seen_path(&key))?
+                .set_modified(epoch + Duration::from_secs(1_700_000_000 + 60 * u64::from(i)))?;
         }
         assert_eq!(disk.seen("k3"), Some(h(3)));
-        disk.prune_seen_to(20);
+        // A location whose name hashes alike does not get k3's counts.
+        let copy = std::fs::read(disk.seen_path("k3"))?;
+        std::fs::write(
+            disk.seen_path("k3"),
+            String::from_utf8_lossy(&copy).replace("k3", "k4"),
+        )?;
+        assert_eq!(disk.seen("k3"), None);
+        disk.save_seen("k3", &h(3));
+        std::fs::File::options()
+            .write(true)
+            .open(disk.seen_path("k3"))?
+            .set_modified(epoch + Duration::from_secs(1_700_000_000 + 180))?;
+        prune_seen(&dir.path().join("seen"), 20);
         assert_eq!(disk.seen("k0"), Some(h(0)), "under the limit, nothing goes");
         // Over it, only the newest half of the limit stays.
-        disk.prune_seen_to(4);
+        prune_seen(&dir.path().join("seen"), 4);
         let kept: Vec<u32> = (0..10)
             .filter_map(|i| disk.seen(&format!("k{i}")).map(|h| h.sessions))
             .collect();
         assert_eq!(kept, [8, 9]);
         disk.drop_seen("k9");
         assert_eq!(disk.seen("k9"), None);
+        Ok(())
+    }
+
+    /// Nine entries of 1000 bytes, `old-1` to `old-9`, each worth its number per byte.
+    fn nine(dir: &Path) -> std::io::Result<Disk> {
+        let disk = Disk::open(dir)?;
+        for i in 1..=9 {
+            entry(&disk, &format!("old-{i}"), i)?;
+        }
+        Ok(disk)
+    }
+
+    fn sessions(m: &Meta) -> f64 {
+        m.history.map_or(0.0, |h| f64::from(h.sessions))
+    }
+
+    #[test]
+    fn a_folder_over_its_bound_sheds_the_excess_then_makes_room_by_worth() -> std::io::Result<()> {
+        // 10,000 bytes in a 9,000-byte folder, and 1,000 more to come: the least worth entry
+        // goes because the folder is over, the next because the newcomer outweighs it.
+        let dir = tempfile::tempdir()?;
+        let disk = nine(dir.path())?;
+        entry(&disk, "old-10", 10)?;
+        let exists = |key: &str| disk.entry_dir(key).exists();
+        assert!(disk.make_room(9000, 1000, "new", &sessions, 2500.0));
+        assert!(!exists("old-1") && !exists("old-2") && exists("old-3"));
+        // Over again: the excess goes whatever it is worth (`old-3`), but a newcomer worth
+        // less than `old-4` (4 x 1000) is refused room.
+        entry(&disk, "old-11", 11)?;
+        entry(&disk, "old-12", 12)?;
+        assert!(!disk.make_room(9000, 1000, "new-2", &sessions, 3999.0));
+        assert!(!exists("old-3") && exists("old-4") && disk.used() == 9000);
+        // The deleted entries' counts are kept as seen reads.
+        assert_eq!(disk.seen("old-2").map(|h| h.sessions), Some(2));
+        Ok(())
+    }
+
+    #[test]
+    fn a_candidate_another_process_deleted_makes_the_walk_start_over() -> std::io::Result<()> {
+        // A walks a full folder and needs to delete nothing. B then deletes `old-1` to make
+        // room, and writes nothing. A, asked for room again, finds `old-1` gone: its count of
+        // the space used is out of date, so it walks again and sees there is room, instead of
+        // deleting `old-2` too.
+        let dir = tempfile::tempdir()?;
+        let a = nine(dir.path())?;
+        let b = Disk::open(dir.path())?;
+        assert!(a.make_room(9000, 0, "none", &sessions, 0.0));
+        assert!(b.make_room(9000, 1000, "new-b", &sessions, 1e9));
+        assert!(!a.entry_dir("old-1").exists());
+        // A's walk took well under a millisecond; ten times that has passed.
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(a.make_room(9000, 1000, "new-a", &sessions, 1e9));
+        assert!(
+            a.entry_dir("old-2").exists(),
+            "deleted by an out-of-date count"
+        );
+        assert_eq!(a.used(), 8000);
         Ok(())
     }
 }

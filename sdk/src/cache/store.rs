@@ -228,7 +228,8 @@ impl Cache {
                 miss_cost,
             });
             let held = p.holds(hash);
-            let worth_keeping = p.admits(size, miss_cost);
+            // Counts are saved for what the folder could hold, not for what it never can.
+            let worth_keeping = p.admits(size, miss_cost) && size <= self.max_bytes;
             // The object's own files go too when the policy dropped it and did not take it
             // back (expired, then refused room).
             let removed = p.take_removed();
@@ -254,7 +255,19 @@ impl Cache {
         // nothing of it when what it would displace is worth more.
         // Making room may walk the folder, reading every entry's files: that runs off the
         // async workers.
-        if held && self.disk.used() + incoming > self.max_bytes {
+        let used = if !held {
+            0
+        } else if self.disk.counting() {
+            // The count begun when the folder was opened may take a while: wait for it off the
+            // async workers.
+            let cache = Arc::clone(self);
+            tokio::task::spawn_blocking(move || cache.disk.used())
+                .await
+                .unwrap_or(0)
+        } else {
+            self.disk.used()
+        };
+        if held && used + incoming > self.max_bytes {
             let (cache, key) = (Arc::clone(self), key.to_string());
             let made = tokio::task::spawn_blocking(move || {
                 let value = |m: &Meta| cache.worth_per_byte(m, t);
@@ -707,6 +720,7 @@ impl CachedStore {
             match (held, history) {
                 (true, Some(h)) if self.cache.generation(key) == generation => {
                     self.cache.disk.save_history(key, &meta.etag, h);
+                    self.cache.disk.drop_seen(key);
                 }
                 // Dropped for want of room: its counts outlive its files.
                 (false, Some(h)) => self.cache.disk.save_seen(key, &h),

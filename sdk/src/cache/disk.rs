@@ -82,8 +82,9 @@ pub(crate) struct Disk {
 /// the walk's own duration, so walking takes at most a tenth of a busy process's time.
 const WALK_FOR: Duration = Duration::from_secs(30);
 
-/// Candidates a walk keeps: the least worth, up to half the bound in bytes and at least
-/// [`WALK_KEEP_MIN`] of them; running out of them ends the walk's term early too.
+/// Candidates a walk keeps: the least worth, at least [`WALK_KEEP_MIN`] of them and at least
+/// half the bound in bytes beyond what the walk's own call needs (or all there are). A walk
+/// that runs out of them ends its term early, and refuses the room it could not make.
 const WALK_KEEP_MIN: usize = 256;
 
 /// The entries a walk found, least worth keeping last (they come off the end).
@@ -94,12 +95,16 @@ struct Walk {
     /// A candidate was found deleted, or none was left: the next call walks again once
     /// [`Walk::took`] x 10 has passed.
     stale: bool,
+    /// Candidates were left out (only the least worth are kept).
+    partial: bool,
     entries: Vec<Candidate>,
 }
 
-/// What to delete to make room, and whether room for the incoming object was refused.
+/// What to delete to make room (indices into a walk's candidates), candidates found already
+/// deleted, and whether room for the incoming object was refused.
 struct Choice {
     doomed: Vec<usize>,
+    gone: Vec<usize>,
     refused: bool,
 }
 
@@ -551,27 +556,31 @@ impl Disk {
     }
 
     /// Walks the folder: the space used, and the least worth candidates.
-    fn walk_folder(&self, limit: u64, value: &dyn Fn(&Meta) -> f64) -> Walk {
+    fn walk_folder(&self, limit: u64, incoming: u64, value: &dyn Fn(&Meta) -> f64) -> Walk {
+        let start = Instant::now();
         self.settle();
         self.prune_seen();
-        let start = Instant::now();
         let mut entries = self.by_value(value);
         let used = entries.iter().map(|c| c.bytes).sum::<u64>();
         self.used.store(used, Ordering::Relaxed);
-        // Only the tail is ever used before the walk expires: keep that.
+        // Only the tail is used before the walk expires: keep that, enough for this call
+        // (what is over the bound and the incoming bytes) and half the bound more.
+        let want = (used + incoming).saturating_sub(limit) + limit / 2;
         let (mut kept, mut bytes) = (0, 0);
         for c in entries.iter().rev() {
-            if kept >= WALK_KEEP_MIN && bytes >= limit / 2 {
+            if kept >= WALK_KEEP_MIN && bytes >= want {
                 break;
             }
             kept += 1;
             bytes += c.bytes;
         }
+        let partial = kept < entries.len();
         entries.drain(..entries.len() - kept);
         Walk {
             at: Instant::now(),
             took: start.elapsed(),
             stale: false,
+            partial,
             entries,
         }
     }
@@ -597,29 +606,42 @@ impl Disk {
     ) -> bool {
         let spare = self.entry_dir(spare);
         let mut walk = self.walk.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut walked = false;
         let (walk, choice) = loop {
             let w = match walk.take() {
                 Some(w) if !w.expired() => w,
-                _ => self.walk_folder(limit, value),
+                _ => {
+                    walked = true;
+                    self.walk_folder(limit, incoming, value)
+                }
             };
-            let fresh = w.at.elapsed() < w.took * 10;
             let w = walk.insert(w);
             let choice = self.choose(w, limit, incoming, &spare, offered);
-            // What the walk found no longer holds (another process deleted some of it): walk
-            // again, once, rather than delete by a count of space that is out of date.
-            if w.stale && !fresh {
+            // What the walk found no longer holds (a candidate was deleted since: the count of
+            // space may be out of date): walk again, once, rather than delete by it.
+            if w.stale && !walked && w.expired() {
                 continue;
             }
             break (w, choice);
         };
-        let Choice { doomed, refused } = choice;
-        // Indices run from the end, so each removal leaves the next one's place alone.
-        for i in doomed {
+        let Choice {
+            doomed,
+            gone,
+            refused,
+        } = choice;
+        let mut out: Vec<(usize, bool)> = doomed.into_iter().map(|i| (i, true)).collect();
+        out.extend(gone.into_iter().map(|i| (i, false)));
+        // From the end, so each removal leaves the next one's place alone. Candidates found
+        // gone only leave the list: their folder may be a new entry by now.
+        out.sort_unstable_by_key(|o| std::cmp::Reverse(o.0));
+        for (i, delete) in out {
             let c = walk.entries.remove(i);
-            if let Some((key, history)) = &c.history {
-                self.save_seen(key, history);
+            if delete {
+                if let Some((key, history)) = &c.history {
+                    self.save_seen(key, history);
+                }
+                self.remove_dir(&c.dir);
             }
-            self.remove_dir(&c.dir);
         }
         !refused
     }
@@ -637,6 +659,7 @@ impl Disk {
         if used + incoming <= limit {
             return Choice {
                 doomed: Vec::new(),
+                gone: Vec::new(),
                 refused: false,
             };
         }
@@ -676,17 +699,20 @@ impl Disk {
             victims.push(i);
         }
         if over > 0 || (need > 0 && !refused) {
-            // Even all the candidates are not enough (another process is filling an entry, or
-            // the walk kept too few): make what room there is, and walk again soon.
+            // Even all the candidates are not enough: walk again soon. When the walk left some
+            // out, those might have outweighed the newcomer, so it is refused room; else
+            // (another process is filling an entry) make what room there is.
             walk.stale = true;
+            refused |= need > 0 && walk.partial;
         }
         if !refused {
             doomed.extend(victims);
         }
-        // Candidates found deleted leave the list too (they are deleted again harmlessly).
-        doomed.extend(gone);
-        doomed.sort_unstable_by(|a, b| b.cmp(a));
-        Choice { doomed, refused }
+        Choice {
+            doomed,
+            gone,
+            refused,
+        }
     }
 
     /// Entries, and the bytes of objects they hold (checksums aside).
@@ -701,11 +727,15 @@ mod tests {
     use super::*;
 
     fn entry(disk: &Disk, key: &str, sessions: u32) -> std::io::Result<()> {
+        entry_of(disk, key, sessions, 1000)
+    }
+
+    fn entry_of(disk: &Disk, key: &str, sessions: u32, size: usize) -> std::io::Result<()> {
         disk.write_meta(&Meta {
             key: key.to_string(),
             etag: "e".into(),
             version: None,
-            size: 1000,
+            size: size as u64,
             last_modified: String::new(),
             validated: 0.0,
             history: Some(History {
@@ -715,7 +745,7 @@ mod tests {
                 miss_cost: 1.0,
             }),
         })?;
-        disk.write_block(key, "e", 0, &[7; 1000])
+        disk.write_block(key, "e", 0, &vec![7; size])
     }
 
     #[test]
@@ -852,6 +882,25 @@ mod tests {
             "deleted by an out-of-date count"
         );
         assert_eq!(a.used(), 8000);
+        Ok(())
+    }
+
+    #[test]
+    fn room_the_remembered_candidates_cannot_cover_is_refused() -> std::io::Result<()> {
+        // 400 entries of 10 bytes fill a 4,000-byte folder. A first call walks it and keeps
+        // only the least worth candidates. A second asks for more room than those hold: the
+        // candidates left out might outweigh the newcomer, so room is refused and nothing of
+        // what was kept is deleted.
+        let dir = tempfile::tempdir()?;
+        let disk = Disk::open(dir.path())?;
+        for i in 0..400 {
+            entry_of(&disk, &format!("e-{i}"), 1, 10)?;
+        }
+        assert!(disk.make_room(4000, 10, "first", &sessions, 1e9));
+        let left = |disk: &Disk| std::fs::read_dir(dir.path().join("v1")).map(|d| d.count());
+        assert_eq!(left(&disk)?, 399);
+        assert!(!disk.make_room(4000, 3500, "second", &sessions, 1e9));
+        assert_eq!(left(&disk)?, 399);
         Ok(())
     }
 }

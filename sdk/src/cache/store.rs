@@ -261,6 +261,8 @@ impl Cache {
             // The count begun when the folder was opened may take a while: wait for it off the
             // async workers.
             let cache = Arc::clone(self);
+            // Should that task fail, nothing is deleted now: the next walk of the folder
+            // counts it again.
             tokio::task::spawn_blocking(move || cache.disk.used())
                 .await
                 .unwrap_or(0)

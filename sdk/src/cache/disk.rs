@@ -897,10 +897,10 @@ mod tests {
             entry_of(&disk, &format!("e-{i}"), 1, 10)?;
         }
         assert!(disk.make_room(4000, 10, "first", &sessions, 1e9));
-        let left = |disk: &Disk| std::fs::read_dir(dir.path().join("v1")).map(|d| d.count());
-        assert_eq!(left(&disk)?, 399);
+        let left = || std::fs::read_dir(dir.path().join("v1")).map(|d| d.count());
+        assert_eq!(left()?, 399);
         assert!(!disk.make_room(4000, 3500, "second", &sessions, 1e9));
-        assert_eq!(left(&disk)?, 399);
+        assert_eq!(left()?, 399);
         Ok(())
     }
 }

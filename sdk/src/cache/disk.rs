@@ -70,7 +70,7 @@ pub(crate) struct Disk {
     /// for a walk of a large folder).
     opening: Mutex<Option<std::thread::JoinHandle<u64>>>,
     /// Saved reads this process wrote: every [`SEEN_KEEP`] / 100 of them, the saved reads are
-    /// pruned (also on each walk of a full folder).
+    /// pruned (as they are when the folder is opened, and on each walk of a full folder).
     seen_saves: AtomicU64,
 }
 

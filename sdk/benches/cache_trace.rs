@@ -184,13 +184,22 @@ impl Policy for KnownRates {
 }
 
 /// A seeded trace: `objects` objects with log-uniform sizes from 4 KiB to 2 GiB, a third each
-/// same-region, cross-region and cross-cloud; `requests` reads over 30 days. Half the reads pick
+/// same-region, cross-region and cross-cloud; `requests` reads over `span` seconds, in `phases`
+/// equal parts each with its own popularity ranking (one: the same ranking throughout). Half the reads pick
 /// an object by Zipf(`s`) popularity (independent arrivals: re-access gaps from seconds to
 /// weeks); the other half re-read an object read in the last few hours, as jobs re-scan their
 /// inputs and notebooks re-run cells (the temporal locality of real object-store traces). 2% of
 /// events overwrite an object through the cache.
-/// Returns the trace and each object's rate of independent (Zipf) reads per second.
-fn synthetic(seed: u64, s: f64, objects: usize, requests: usize) -> (Vec<Event>, Vec<f64>) {
+/// Returns the trace and each object's rate of independent (Zipf) reads per second (in the
+/// first phase).
+fn synthetic(
+    seed: u64,
+    s: f64,
+    objects: usize,
+    requests: usize,
+    span: f64,
+    phases: usize,
+) -> (Vec<Event>, Vec<f64>) {
     let mut rng = StdRng::seed_from_u64(seed);
     let sizes: Vec<u64> = (0..objects)
         .map(|_| (4096.0 * (2.0 * GIB / 4096.0).powf(rng.random::<f64>())) as u64)
@@ -214,9 +223,18 @@ fn synthetic(seed: u64, s: f64, objects: usize, requests: usize) -> (Vec<Event>,
     let mut rates_of_reads = vec![0.0; objects];
     for (rank, &obj) in perm.iter().enumerate() {
         // Half the events are Zipf picks, 98% of those reads.
-        rates_of_reads[obj] = weights[rank] / total * 0.5 * 0.98 * requests as f64 / MONTH;
+        rates_of_reads[obj] = weights[rank] / total * 0.5 * 0.98 * requests as f64 / span;
     }
-    let mut times: Vec<f64> = (0..requests).map(|_| rng.random::<f64>() * MONTH).collect();
+    // Each later phase ranks the objects afresh: what was popular need not stay so.
+    let mut perms = vec![perm];
+    for _ in 1..phases {
+        let mut next: Vec<usize> = (0..objects).collect();
+        for i in (1..objects).rev() {
+            next.swap(i, rng.random_range(0..=i));
+        }
+        perms.push(next);
+    }
+    let mut times: Vec<f64> = (0..requests).map(|_| rng.random::<f64>() * span).collect();
     times.sort_by(f64::total_cmp);
     let mut versions = vec![0u64; objects];
     let mut out: Vec<Access> = Vec::with_capacity(requests);
@@ -231,7 +249,8 @@ fn synthetic(seed: u64, s: f64, objects: usize, requests: usize) -> (Vec<Event>,
             out[out.len() - 1 - rng.random_range(0..recent)].key as usize
         } else {
             let u: f64 = rng.random();
-            perm[cdf.partition_point(|c| *c < u).min(objects - 1)]
+            let phase = ((t / span * phases as f64) as usize).min(phases - 1);
+            perms[phase][cdf.partition_point(|c| *c < u).min(objects - 1)]
         };
         if rng.random::<f64>() < 0.02 {
             versions[obj] += 1;
@@ -295,6 +314,24 @@ fn from_file(path: &str) -> Result<Vec<Event>, String> {
     Ok(out)
 }
 
+/// lakeroute's policy with every session counting alike, however old (as before reads faded).
+struct NoFading(CostAwarePolicy);
+
+impl Policy for NoFading {
+    fn name(&self) -> String {
+        "lakeroute, counts never fade".into()
+    }
+    fn access(&mut self, a: &Access) -> bool {
+        self.0.access(a)
+    }
+    fn write(&mut self, key: u64, time: f64) {
+        self.0.write(key, time);
+    }
+    fn finish(&mut self, time: f64) -> f64 {
+        self.0.finish(time)
+    }
+}
+
 /// Prints every policy's dollars on `trace`; `rates` (synthetic traces only) adds the bound of an
 /// online policy that knows each object's true read rate.
 fn report(title: &str, trace: &[Event], rates: Option<&[f64]>) {
@@ -334,6 +371,11 @@ fn report(title: &str, trace: &[Event], rates: Option<&[f64]>) {
         run(&|c| Box::new(Gdsf::new(c))),
         run(&|c| Box::new(BreakEvenTtl::new(c, DISK_PRICE))),
         run(&|c| Box::new(CostAwarePolicy::new(c, DISK_PRICE))),
+        run(&|c| {
+            let mut p = CostAwarePolicy::new(c, DISK_PRICE);
+            p.memory = f64::INFINITY;
+            Box::new(NoFading(p))
+        }),
     ];
     let known = rates.map(|r| run(&|c| Box::new(KnownRates::new(c, r.to_vec()))));
     for (name, u, b) in rows.iter().chain(&known) {
@@ -440,11 +482,20 @@ fn main() {
         return;
     }
     for (seed, s) in [(1, 0.6), (2, 0.9), (3, 1.2)] {
-        let (trace, rates) = synthetic(seed, s, 20_000, 200_000);
+        let (trace, rates) = synthetic(seed, s, 20_000, 200_000, MONTH, 1);
         report(
             &format!("synthetic trace, Zipf {s}, seed {seed}"),
             &trace,
             Some(&rates),
         );
     }
+    // Popularity that moves: three months at the same read rate, each with its own ranking.
+    // What was read most in the first month is read like anything else later; a policy whose
+    // counts never fade keeps it.
+    let (trace, _) = synthetic(4, 0.9, 20_000, 600_000, 3.0 * MONTH, 3);
+    report(
+        "synthetic trace, Zipf 0.9, seed 4, 90 days, popularity ranked afresh every 30 days",
+        &trace,
+        None,
+    );
 }

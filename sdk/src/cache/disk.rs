@@ -20,6 +20,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use super::policy::Reads;
+
 /// Stable 64-bit FNV-1a: names must be the same in every process and release.
 pub(crate) fn fnv(text: &str) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -44,15 +46,10 @@ pub(crate) struct Meta {
     pub(crate) history: Option<History>,
 }
 
-/// An entry's read history, as the policy counts it.
+/// An entry's read history, as the policy counts it (times in seconds since the Unix epoch).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct History {
-    /// Sessions of reads (reads closer together than the session window are one).
-    pub(crate) sessions: u32,
-    /// Time of the first read seen (seconds since the Unix epoch).
-    pub(crate) first: f64,
-    /// Time of the latest read that started a session.
-    pub(crate) last: f64,
+    pub(crate) reads: Reads,
     /// Dollars a miss costs (egress and request fees), for valuing the entry without its store.
     pub(crate) miss_cost: f64,
 }
@@ -143,16 +140,26 @@ fn parse_meta(text: &[u8]) -> Option<Meta> {
 }
 
 fn parse_history(h: &Value) -> Option<History> {
+    let sessions = u32::try_from(h.get("sessions")?.as_u64()?).ok()?;
     Some(History {
-        sessions: u32::try_from(h.get("sessions")?.as_u64()?).ok()?,
-        first: h.get("first")?.as_f64()?,
-        last: h.get("last")?.as_f64()?,
+        reads: Reads {
+            sessions,
+            // Saved before reads faded: every session counts.
+            weight: h
+                .get("weight")
+                .and_then(Value::as_f64)
+                .unwrap_or(f64::from(sessions)),
+            first: h.get("first")?.as_f64()?,
+            last: h.get("last")?.as_f64()?,
+        },
         miss_cost: h.get("miss_cost")?.as_f64()?,
     })
 }
 
 fn history_json(h: &History) -> Value {
-    json!({"sessions": h.sessions, "first": h.first, "last": h.last, "miss_cost": h.miss_cost})
+    let r = &h.reads;
+    json!({"sessions": r.sessions, "weight": r.weight, "first": r.first, "last": r.last,
+           "miss_cost": h.miss_cost})
 }
 
 /// Objects without an entry whose reads the folder remembers at most (a few hundred bytes
@@ -739,9 +746,12 @@ mod tests {
             last_modified: String::new(),
             validated: 0.0,
             history: Some(History {
-                sessions,
-                first: 0.0,
-                last: 0.0,
+                reads: Reads {
+                    sessions,
+                    weight: f64::from(sessions),
+                    first: 0.0,
+                    last: 0.0,
+                },
                 miss_cost: 1.0,
             }),
         })?;
@@ -765,7 +775,7 @@ mod tests {
         let valued = AtomicU64::new(0);
         let value = |m: &Meta| {
             valued.fetch_add(1, Ordering::Relaxed);
-            m.history.map_or(0.0, |h| f64::from(h.sessions))
+            m.history.map_or(0.0, |h| f64::from(h.reads.sessions))
         };
         let exists = |key: &str| disk.entry_dir(key).exists();
         assert!(disk.make_room(8000, 1000, "new-1", &value, 1e9));
@@ -787,9 +797,12 @@ mod tests {
         let dir = tempfile::tempdir()?;
         let disk = Disk::open(dir.path())?;
         let h = |sessions| History {
-            sessions,
-            first: 1.0,
-            last: 2.0,
+            reads: Reads {
+                sessions,
+                weight: 0.5,
+                first: 1.0,
+                last: 2.0,
+            },
             miss_cost: 0.5,
         };
         let epoch = std::time::SystemTime::UNIX_EPOCH;
@@ -820,7 +833,7 @@ mod tests {
         // Over it, only the newest half of the limit stays.
         prune_seen(&dir.path().join("seen"), 4);
         let kept: Vec<u32> = (0..10)
-            .filter_map(|i| disk.seen(&format!("k{i}")).map(|h| h.sessions))
+            .filter_map(|i| disk.seen(&format!("k{i}")).map(|h| h.reads.sessions))
             .collect();
         assert_eq!(kept, [8, 9]);
         disk.drop_seen("k9");
@@ -838,7 +851,7 @@ mod tests {
     }
 
     fn sessions(m: &Meta) -> f64 {
-        m.history.map_or(0.0, |h| f64::from(h.sessions))
+        m.history.map_or(0.0, |h| f64::from(h.reads.sessions))
     }
 
     #[test]
@@ -858,7 +871,7 @@ mod tests {
         assert!(!disk.make_room(9000, 1000, "new-2", &sessions, 3999.0));
         assert!(!exists("old-3") && exists("old-4") && disk.used() == 9000);
         // The deleted entries' counts are kept as seen reads.
-        assert_eq!(disk.seen("old-2").map(|h| h.sessions), Some(2));
+        assert_eq!(disk.seen("old-2").map(|h| h.reads.sessions), Some(2));
         Ok(())
     }
 

@@ -218,7 +218,7 @@ impl Cache {
         let (held, history, offered, worth_keeping) = {
             let mut p = self.policy();
             if let Some(h) = known {
-                p.recall(hash, h.sessions, h.first, h.last);
+                p.recall(hash, h.reads);
             }
             p.touch(&Access {
                 time: t,
@@ -236,19 +236,14 @@ impl Cache {
             for k in removed.into_iter().filter(|k| *k != hash || !held) {
                 self.disk.remove_hash(k);
             }
-            let history = p.history(hash).map(|(sessions, first, last)| History {
-                sessions,
-                first,
-                last,
-                miss_cost,
-            });
+            let history = p.history(hash).map(|reads| History { reads, miss_cost });
             let offered = history.map_or(0.0, |h| {
-                p.worth_per_byte(h.sessions, miss_cost, size, h.last, t) * size as f64
+                p.worth_per_byte(&h.reads, miss_cost, size, t) * size as f64
             });
             (held, history, offered, worth_keeping)
         };
         let changed = history
-            .filter(|h| known.is_none_or(|k| k.sessions != h.sessions))
+            .filter(|h| known.is_none_or(|k| k.reads.sessions != h.reads.sessions))
             .filter(|_| worth_keeping);
         // The policy keeps this process within the bound; other processes sharing the folder
         // may not have. Then make room on disk too, sparing the entry being read, or keep
@@ -298,7 +293,7 @@ impl Cache {
     fn worth_per_byte(&self, m: &Meta, now: f64) -> f64 {
         m.history.map_or(f64::NEG_INFINITY, |h| {
             self.policy()
-                .worth_per_byte(h.sessions, h.miss_cost, m.size, h.last, now)
+                .worth_per_byte(&h.reads, h.miss_cost, m.size, now)
         })
     }
 }

@@ -144,10 +144,11 @@ fn parse_history(h: &Value) -> Option<History> {
     Some(History {
         reads: Reads {
             sessions,
-            // Saved before reads faded: every session counts.
+            // Saved before reads faded (or damaged): every session counts.
             weight: h
                 .get("weight")
                 .and_then(Value::as_f64)
+                .filter(|w| w.is_finite() && *w >= 0.0)
                 .unwrap_or(f64::from(sessions)),
             first: h.get("first")?.as_f64()?,
             last: h.get("last")?.as_f64()?,

@@ -20,8 +20,8 @@
 //!   one re-download would), that is until `since + k x break-even`;
 //! - **fading**: sessions and the time they are divided by are weighted by age, a session
 //!   [`CostAwarePolicy::memory`] old (a month) counting 1/e of a new one, so what was popular
-//!   long ago and no longer is does not keep its place for good (`k` above and below is that
-//!   weight; the expiry solves the same inequality with it);
+//!   long ago and no longer is does not keep its place for good (`k` below is that weight, and
+//!   the expiry above solves the faded form of its inequality);
 //! - **eviction and admission by value** when space runs out: evict the entries with the least
 //!   expected saving per byte (`k x miss cost / size`, plus the measured in-session re-read rate
 //!   while a session lasts), and do not store an object worth less than what it would evict;
@@ -387,7 +387,8 @@ pub struct CostAwarePolicy {
     pub session_window: f64,
     /// Seconds after which a session counts 1/e as much as one now: read rates are averages
     /// weighted by age, so what was popular long ago, and no longer is, fades instead of
-    /// holding its place for good. `f64::INFINITY`: every session counts alike.
+    /// holding its place for good. `f64::INFINITY` (or any value that is not a positive
+    /// number): every session counts alike.
     pub memory: f64,
     /// What the policy knows of every object it has seen, kept after eviction so a returning
     /// object is recognised and its read rate estimated.
@@ -426,13 +427,14 @@ pub struct Reads {
     pub weight: f64,
     /// Time of the first read seen.
     pub first: f64,
-    /// Time of the latest read.
+    /// Time of the latest read (as saved: once per session, at its first read).
     pub last: f64,
 }
 
 /// The default [`CostAwarePolicy::memory`]: a month. On the trace benchmark's popularity that
 /// moves every month it saves 4.8% at the bound over counts that never fade, and costs 0-0.6%
-/// where popularity stays put; 60 and 90 days save less (2.8%, 1.8%).
+/// unbounded and 0-1.1% at the bound where popularity stays put; 60 and 90 days save less
+/// (2.8%, 1.8%).
 pub const MEMORY: f64 = 30.0 * 86_400.0;
 
 impl CostAwarePolicy {
@@ -472,19 +474,30 @@ impl CostAwarePolicy {
         self.rereads as f64 / self.reads.max(1) as f64 / self.session_window.max(1e-9)
     }
 
+    /// Whether counts fade: [`Self::memory`] is a positive number of seconds (anything else,
+    /// infinity included, counts every session alike).
+    fn fades(&self) -> bool {
+        self.memory.is_finite() && self.memory > 0.0
+    }
+
+    /// `t` in units of [`Self::memory`] (0 when counts do not fade).
+    fn in_memories(&self, t: f64) -> f64 {
+        if self.fades() { t / self.memory } else { 0.0 }
+    }
+
     /// How much a session `dt` seconds old counts.
     fn fade(&self, dt: f64) -> f64 {
-        if self.memory.is_finite() {
+        if self.fades() {
             (-dt.max(0.0) / self.memory).exp()
         } else {
             1.0
         }
     }
 
-    /// Time observed since `since`, as [`Self::memory`] weighs it: the denominator of every
-    /// read rate.
+    /// `elapsed` seconds of observation, as [`Self::memory`] weighs them: the denominator of
+    /// every read rate.
     fn observed(&self, elapsed: f64) -> f64 {
-        if self.memory.is_finite() {
+        if self.fades() {
             self.memory * -(-elapsed.max(0.0) / self.memory).exp_m1()
         } else {
             elapsed.max(0.0)
@@ -502,15 +515,20 @@ impl CostAwarePolicy {
         // one break-even before the first read, whichever is later; keeping pays while that
         // rate exceeds 1 / break-even. Without fading that is until `since + sessions x
         // break-even`; with it, `w e^(-x/m) x be > m (1 - e^(-(now + x - since)/m))` holds
-        // for `x < m ln(w be / m + e^(-(now - since)/m))`.
+        // for `x < m ln(w be / m + e^(-(now - since)/m))` (computed as `ln_1p` of the excess
+        // over 1, which a long memory would otherwise round away).
         let session = be.min(self.session_window);
         let since = self.origin.unwrap_or(first).max(first - be);
-        if !self.memory.is_finite() {
+        if !self.fades() {
             return session.max(since + f64::from(sessions) * be - a.time);
         }
         let m = self.memory;
-        let arg = weight * be / m + ((since - a.time) / m).exp();
-        session.max(if arg > 1.0 { m * arg.ln() } else { 0.0 })
+        let excess = weight * be / m + ((since - a.time) / m).exp_m1();
+        session.max(if excess > 0.0 {
+            m * excess.ln_1p()
+        } else {
+            0.0
+        })
     }
 
     /// What keeping an entry is worth, as a priority: the log of the dollars it is expected to
@@ -529,13 +547,13 @@ impl CostAwarePolicy {
         if in_session {
             weight += self.reread_rate() * observed;
         }
-        (weight * cost / size.max(1) as f64).ln() + now / self.memory
+        (weight * cost / size.max(1) as f64).ln() + self.in_memories(now)
     }
 
     /// A priority from [`Self::value`] as expected dollars saved per byte (times the shared
-    /// denominator) at `now`.
+    /// denominator) at `now`. Meaningless when evicting by recency.
     fn worth(&self, priority: f64, now: f64) -> f64 {
-        (priority - now / self.memory).exp()
+        (priority - self.in_memories(now)).exp()
     }
 
     /// Puts `key`'s entry in the value, session and expiry orders.
@@ -717,7 +735,11 @@ impl CostAwarePolicy {
         // costing at `expires`.
         self.origin.get_or_insert(a.time);
         let window = self.session_window;
-        let memory = self.memory;
+        let memory = if self.fades() {
+            self.memory
+        } else {
+            f64::INFINITY
+        };
         let seen = self.seen.entry(a.key).or_insert(Seen {
             sessions: 0,
             weight: 0.0,

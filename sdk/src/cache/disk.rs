@@ -459,12 +459,14 @@ impl Disk {
         use std::io::Read;
         let path = self.block_path(key, etag, index);
         let start = out.len();
-        let Ok(mut file) = std::fs::File::open(&path) else {
+        let Ok(file) = std::fs::File::open(&path) else {
             out.resize(start + len, 0);
             return false;
         };
-        let sized = file.metadata().is_ok_and(|m| m.len() == len as u64 + 4);
-        let ok = sized && file.read_to_end(out).is_ok_and(|n| n == len + 4) && {
+        // At most one byte past the checksum, so a long file shows without asking the file
+        // system for its size (which `File::read_to_end` would, twice).
+        let read = file.take(len as u64 + 5).read_to_end(out);
+        let ok = read.is_ok_and(|n| n == len + 4) && {
             let (data, tail) = out[start..].split_at(len);
             tail == crc32fast::hash(data).to_le_bytes()
         };
@@ -915,6 +917,42 @@ mod tests {
         assert_eq!(left()?, 399);
         assert!(!disk.make_room(4000, 3500, "second", &sessions, 1e9));
         assert_eq!(left()?, 399);
+        Ok(())
+    }
+
+    #[test]
+    fn a_block_too_long_too_short_or_altered_is_dropped() -> std::io::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let disk = Disk::open(dir.path())?;
+        let data: Vec<u8> = (0..5000u32).map(|i| (i % 251) as u8).collect();
+        let path = disk.block_path("k", "e", 0);
+        type Damage = fn(&mut Vec<u8>);
+        let damages: [(&str, Damage); 4] = [
+            ("intact", |_| {}),
+            ("one byte longer", |b| b.push(0)),
+            ("one byte shorter", |b| {
+                b.pop();
+            }),
+            ("one bit flipped", |b| b[10] ^= 1),
+        ];
+        for (what, damage) in damages {
+            disk.write_block("k", "e", 0, &data)?;
+            let mut bytes = std::fs::read(&path)?;
+            damage(&mut bytes);
+            std::fs::write(&path, &bytes)?;
+            let mut out = vec![9u8; 3];
+            let ok = disk.read_block_append("k", "e", 0, data.len(), &mut out);
+            assert_eq!(ok, what == "intact", "{what}");
+            assert_eq!(
+                out.len(),
+                3 + data.len(),
+                "{what}: the buffer grows by the block"
+            );
+            assert_eq!(path.exists(), ok, "{what}: a damaged block is deleted");
+            if ok {
+                assert!(out[3..] == data[..], "{what}");
+            }
+        }
         Ok(())
     }
 }

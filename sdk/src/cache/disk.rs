@@ -65,7 +65,9 @@ pub(crate) struct Disk {
     /// The count of the space used when the folder was opened, running in the background
     /// until something needs the figure (a command that only resolves or lists does not wait
     /// for a walk of a large folder).
-    opening: Mutex<Option<std::thread::JoinHandle<u64>>>,
+    /// With the id of the process that started it: a child forked meanwhile has no such
+    /// thread to wait for, and counts for itself.
+    opening: Mutex<Option<(u32, std::thread::JoinHandle<u64>)>>,
     /// Saved reads this process wrote: every [`SEEN_KEEP`] / 100 of them, the saved reads are
     /// pruned (as they are when the folder is opened, and on each walk of a full folder).
     seen_saves: AtomicU64,
@@ -268,7 +270,8 @@ impl Disk {
                 prune_seen(&scanned.with_file_name("seen"), SEEN_KEEP);
                 scan(&scanned, true)
             })
-            .ok();
+            .ok()
+            .map(|handle| (std::process::id(), handle));
         // No thread to spare: count now.
         let used = if opening.is_none() {
             scan(&root, true)
@@ -289,9 +292,14 @@ impl Disk {
     /// twice.
     fn settle(&self) {
         let mut opening = self.opening.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(scan) = opening.take() {
-            // A count that panicked adds nothing; the next walk of a full folder recounts.
-            let total = scan.join().unwrap_or(0);
+        if let Some((pid, counting)) = opening.take() {
+            let total = if pid == std::process::id() {
+                // A count that panicked adds nothing; the next walk of a full folder recounts.
+                counting.join().unwrap_or(0)
+            } else {
+                // Forked while the count ran: the thread stayed with the parent.
+                scan(&self.root, false)
+            };
             self.used.fetch_add(total, Ordering::Relaxed);
         }
     }
@@ -953,6 +961,30 @@ mod tests {
                 assert!(out[3..] == data[..], "{what}");
             }
         }
+        Ok(())
+    }
+
+    #[test]
+    fn a_child_forked_while_the_opening_count_ran_counts_for_itself() -> std::io::Result<()> {
+        // A forked child inherits the handle of a count whose thread stayed with its parent:
+        // it must count itself, not wait for a thread that will never end.
+        let dir = tempfile::tempdir()?;
+        let disk = nine(dir.path())?;
+        let (hold, held) = std::sync::mpsc::channel::<()>();
+        let never = std::thread::spawn(move || {
+            let _ = held.recv();
+            0
+        });
+        *disk.opening.lock().unwrap_or_else(PoisonError::into_inner) =
+            Some((std::process::id().wrapping_add(1), never));
+        disk.used.store(0, Ordering::Relaxed);
+        let disk = std::sync::Arc::new(disk);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let counting = std::sync::Arc::clone(&disk);
+        std::thread::spawn(move || tx.send(counting.used()));
+        let used = rx.recv_timeout(Duration::from_secs(10));
+        drop(hold);
+        assert_eq!(used.ok(), Some(9000), "waited for the parent's thread");
         Ok(())
     }
 }

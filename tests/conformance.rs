@@ -272,11 +272,11 @@ async fn one_process_filling_its_folder_exactly_keeps_everything() -> TestResult
 }
 
 /// A lake computing in AWS us-east-1, with a 3 MiB cache folder at `cache` (256 KiB blocks)
-/// and two datasets under `data`, each holding one 2 MiB object at [`object`]: `conf/far`
-/// in Azure ($0.0875/GB to fetch again) and `conf/near` in AWS us-west-2 ($0.02/GB).
+/// and two datasets under `data`, each holding one 2 MiB object at [`uri`]: `conf/far` in
+/// Azure ($0.0875/GB to fetch again) and `conf/near` in AWS us-west-2 ($0.02/GB).
 async fn far_and_near(
-    cache: &std::path::Path,
     data: &std::path::Path,
+    cache: &std::path::Path,
 ) -> Result<TempCatalog, Box<dyn std::error::Error + Send + Sync>> {
     let settings = format!(
         "compute: {{provider: aws, region: us-east-1}}\ncache: {{dir: {}, max_bytes: 3MiB, block_size: 256KiB}}\nstorage:\n  azure:\n    provider: local\n    emulates: azure\n    region: westeurope\n    root: {}/azure\n  aws-west:\n    provider: local\n    emulates: aws\n    region: us-west-2\n    root: {}/aws\n",
@@ -321,7 +321,7 @@ async fn processes_sharing_a_folder_keep_what_is_worth_most() -> TestResult {
     let data = tempfile::tempdir()?;
     for (order, first, second) in [("far first", "far", "near"), ("near first", "near", "far")] {
         let cache = tempfile::tempdir()?;
-        let cat = far_and_near(cache.path(), data.path()).await?;
+        let cat = far_and_near(data.path(), cache.path()).await?;
         // Two processes, one object each; then a third reads both.
         for name in [first, second] {
             assert!(
@@ -364,7 +364,7 @@ async fn an_object_each_process_lacked_room_for_is_kept_once_read_often() -> Tes
     // counts on: once its reads are worth more than the cross-cloud object's one, it takes
     // that object's place, and the next process hits it.
     let (data, cache) = (tempfile::tempdir()?, tempfile::tempdir()?);
-    let cat = far_and_near(cache.path(), data.path()).await?;
+    let cat = far_and_near(data.path(), cache.path()).await?;
     assert!(cat.lake()?.get(&uri("far")).await? == body("far"));
     let seen = cache.path().join("seen");
     let mut hits = Vec::new();

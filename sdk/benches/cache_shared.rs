@@ -159,7 +159,7 @@ async fn main() -> Result<(), Error> {
         "without a cache",
         median(bare_t),
     );
-    let (held, _) = lakeroute_cache_summary(full_cache.path());
+    let held = full.cache().map_or(0, |c| c.summary().0);
     println!("  the full folder afterwards: {held} entries");
     let s = full.stats().total;
     println!(
@@ -167,21 +167,4 @@ async fn main() -> Result<(), Error> {
         s.cache_hits, s.cache_misses
     );
     Ok(())
-}
-
-/// Entries in a cache folder (one directory per object under `v1`), and their bytes.
-fn lakeroute_cache_summary(dir: &Path) -> (usize, u64) {
-    let mut n = 0;
-    let mut bytes = 0;
-    for e in std::fs::read_dir(dir.join("v1"))
-        .into_iter()
-        .flatten()
-        .flatten()
-    {
-        n += 1;
-        for f in std::fs::read_dir(e.path()).into_iter().flatten().flatten() {
-            bytes += f.metadata().map_or(0, |m| m.len());
-        }
-    }
-    (n, bytes)
 }

@@ -185,9 +185,9 @@ impl Policy for KnownRates {
 
 /// A seeded trace: `objects` objects with log-uniform sizes from 4 KiB to 2 GiB, a third each
 /// same-region, cross-region and cross-cloud; `requests` reads over `span` seconds, in `phases`
-/// equal parts each with its own popularity ranking (one: the same ranking throughout). Half the reads pick
-/// an object by Zipf(`s`) popularity (independent arrivals: re-access gaps from seconds to
-/// weeks); the other half re-read an object read in the last few hours, as jobs re-scan their
+/// equal parts each with its own popularity ranking (one: the same ranking throughout). Half
+/// the reads pick an object by Zipf(`s`) popularity (independent arrivals: re-access gaps from
+/// seconds to weeks); the other half re-read an object read in the last few hours, as jobs re-scan their
 /// inputs and notebooks re-run cells (the temporal locality of real object-store traces). 2% of
 /// events overwrite an object through the cache.
 /// Returns the trace and each object's rate of independent (Zipf) reads per second (in the
@@ -216,10 +216,7 @@ fn synthetic(
         cdf.push(acc);
     }
     // Rank r is object perm[r], so popularity does not follow size.
-    let mut perm: Vec<usize> = (0..objects).collect();
-    for i in (1..objects).rev() {
-        perm.swap(i, rng.random_range(0..=i));
-    }
+    let perm = shuffled(&mut rng, objects);
     let mut rates_of_reads = vec![0.0; objects];
     for (rank, &obj) in perm.iter().enumerate() {
         // Half the events are Zipf picks, 98% of those reads.
@@ -228,11 +225,7 @@ fn synthetic(
     // Each later phase ranks the objects afresh: what was popular need not stay so.
     let mut perms = vec![perm];
     for _ in 1..phases {
-        let mut next: Vec<usize> = (0..objects).collect();
-        for i in (1..objects).rev() {
-            next.swap(i, rng.random_range(0..=i));
-        }
-        perms.push(next);
+        perms.push(shuffled(&mut rng, objects));
     }
     let mut times: Vec<f64> = (0..requests).map(|_| rng.random::<f64>() * span).collect();
     times.sort_by(f64::total_cmp);
@@ -271,6 +264,15 @@ fn synthetic(
         out.push(read);
     }
     (events, rates_of_reads)
+}
+
+/// `0..n` in a random order (Fisher-Yates).
+fn shuffled(rng: &mut StdRng, n: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..n).collect();
+    for i in (1..n).rev() {
+        order.swap(i, rng.random_range(0..=i));
+    }
+    order
 }
 
 fn from_file(path: &str) -> Result<Vec<Event>, String> {
@@ -314,24 +316,6 @@ fn from_file(path: &str) -> Result<Vec<Event>, String> {
     Ok(out)
 }
 
-/// lakeroute's policy with every session counting alike, however old (as before reads faded).
-struct NoFading(CostAwarePolicy);
-
-impl Policy for NoFading {
-    fn name(&self) -> String {
-        "lakeroute, counts never fade".into()
-    }
-    fn access(&mut self, a: &Access) -> bool {
-        self.0.access(a)
-    }
-    fn write(&mut self, key: u64, time: f64) {
-        self.0.write(key, time);
-    }
-    fn finish(&mut self, time: f64) -> f64 {
-        self.0.finish(time)
-    }
-}
-
 /// Prints every policy's dollars on `trace`; `rates` (synthetic traces only) adds the bound of an
 /// online policy that knows each object's true read rate.
 fn report(title: &str, trace: &[Event], rates: Option<&[f64]>) {
@@ -371,10 +355,11 @@ fn report(title: &str, trace: &[Event], rates: Option<&[f64]>) {
         run(&|c| Box::new(Gdsf::new(c))),
         run(&|c| Box::new(BreakEvenTtl::new(c, DISK_PRICE))),
         run(&|c| Box::new(CostAwarePolicy::new(c, DISK_PRICE))),
+        // The same, every session counting alike however old (as before reads faded).
         run(&|c| {
             let mut p = CostAwarePolicy::new(c, DISK_PRICE);
             p.memory = f64::INFINITY;
-            Box::new(NoFading(p))
+            Box::new(p)
         }),
     ];
     let known = rates.map(|r| run(&|c| Box::new(KnownRates::new(c, r.to_vec()))));

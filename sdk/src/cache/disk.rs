@@ -64,12 +64,11 @@ pub(crate) struct Disk {
     walk: Mutex<Option<Walk>>,
     /// The count of the space used when the folder was opened, running in the background
     /// until something needs the figure (a command that only resolves or lists does not wait
-    /// for a walk of a large folder).
-    /// With the id of the process that started it: a child forked meanwhile has no such
-    /// thread to wait for, and counts for itself.
+    /// for a walk of a large folder), with the id of the process that started it: a child
+    /// forked meanwhile has no such thread to wait for, and counts for itself.
     opening: Mutex<Option<(u32, std::thread::JoinHandle<u64>)>>,
     /// Saved reads this process wrote: every [`SEEN_KEEP`] / 100 of them, the saved reads are
-    /// pruned (as they are when the folder is opened, and on each walk of a full folder).
+    /// pruned (as they are when the folder is opened).
     seen_saves: AtomicU64,
 }
 
@@ -169,18 +168,28 @@ fn history_json(h: &History) -> Value {
 /// each); beyond that, the half written longest ago are forgotten.
 const SEEN_KEEP: usize = 100_000;
 
-/// Bytes of an entry's blocks (its meta and temporary files aside).
-fn dir_bytes(dir: &Path) -> u64 {
-    std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter(|f| {
-            let name = f.file_name().to_string_lossy().into_owned();
-            name != "meta.json" && !name.contains(".tmp.")
-        })
-        .map(|f| f.metadata().map_or(0, |m| data_len(m.len())))
-        .sum()
+/// Bytes of the object an entry's blocks hold (its meta and temporary files aside); with
+/// `clean`, removes temporary files an interrupted writer left behind (older than ten
+/// minutes).
+fn dir_bytes(dir: &Path, clean: bool) -> u64 {
+    let mut total = 0;
+    for f in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let name = f.file_name().to_string_lossy().into_owned();
+        let Ok(meta) = f.metadata() else { continue };
+        if name.contains(".tmp.") {
+            let old = meta
+                .modified()
+                .ok()
+                .and_then(|m| m.elapsed().ok())
+                .is_some_and(|a| a.as_secs() > 600);
+            if clean && old {
+                let _ = std::fs::remove_file(f.path());
+            }
+        } else if name != "meta.json" {
+            total += data_len(meta.len());
+        }
+    }
+    total
 }
 
 /// Bytes of the object a block file holds (its checksum aside): space is counted in the
@@ -189,33 +198,14 @@ fn data_len(file_len: u64) -> u64 {
     file_len.saturating_sub(4)
 }
 
-/// Bytes of objects in blocks on disk under `root`; with `clean`, removes temporary files an
-/// interrupted writer left behind (older than ten minutes).
+/// Bytes of objects in blocks on disk under `root` ([`dir_bytes`] of every entry).
 fn scan(root: &Path, clean: bool) -> u64 {
-    let mut total = 0;
-    for entry in std::fs::read_dir(root).into_iter().flatten().flatten() {
-        for f in std::fs::read_dir(entry.path())
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
-            let name = f.file_name().to_string_lossy().into_owned();
-            let Ok(meta) = f.metadata() else { continue };
-            if name.contains(".tmp.") {
-                let old = meta
-                    .modified()
-                    .ok()
-                    .and_then(|m| m.elapsed().ok())
-                    .is_some_and(|a| a.as_secs() > 600);
-                if clean && old {
-                    let _ = std::fs::remove_file(f.path());
-                }
-            } else if name != "meta.json" {
-                total += data_len(meta.len());
-            }
-        }
-    }
-    total
+    std::fs::read_dir(root)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| dir_bytes(&entry.path(), clean))
+        .sum()
 }
 
 /// Keeps at most `keep` saved reads in `dir`, forgetting the oldest beyond half of that.
@@ -330,9 +320,14 @@ impl Disk {
         self.used.load(Ordering::Relaxed)
     }
 
-    /// Recounts the space used (other processes share the folder).
+    /// Recounts the space used (other processes share the folder). A count still running
+    /// from the opening is not waited for: this one replaces it.
     pub(crate) fn rescan(&self) -> u64 {
-        self.settle();
+        let _ = self
+            .opening
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
         let n = scan(&self.root, false);
         self.used.store(n, Ordering::Relaxed);
         n
@@ -521,7 +516,7 @@ impl Disk {
 
     fn remove_dir(&self, dir: &Path) {
         self.settle();
-        let freed = dir_bytes(dir);
+        let freed = dir_bytes(dir, false);
         if std::fs::remove_dir_all(dir).is_ok() {
             self.uncount(freed);
         }
@@ -557,7 +552,7 @@ impl Disk {
                     .and_then(|b| parse_meta(&b));
                 let worth = meta.as_ref().map_or(f64::NEG_INFINITY, value);
                 let history = meta.and_then(|m| Some((m.key, m.history?)));
-                let bytes = dir_bytes(&dir);
+                let bytes = dir_bytes(&dir, false);
                 Some((
                     written,
                     Candidate {
@@ -577,7 +572,6 @@ impl Disk {
     fn walk_folder(&self, limit: u64, incoming: u64, value: &dyn Fn(&Meta) -> f64) -> Walk {
         let start = Instant::now();
         self.settle();
-        self.prune_seen();
         let mut entries = self.by_value(value);
         let used = entries.iter().map(|c| c.bytes).sum::<u64>();
         self.used.store(used, Ordering::Relaxed);

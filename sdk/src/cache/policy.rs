@@ -431,6 +431,20 @@ pub struct Reads {
     pub last: f64,
 }
 
+/// Whether a [`CostAwarePolicy::memory`] of `memory` seconds fades counts.
+fn fades(memory: f64) -> bool {
+    memory.is_finite() && memory > 0.0
+}
+
+/// How much a session `dt` seconds old counts under a memory of `memory` seconds.
+fn fade(memory: f64, dt: f64) -> f64 {
+    if fades(memory) {
+        (-dt.max(0.0) / memory).exp()
+    } else {
+        1.0
+    }
+}
+
 /// The default [`CostAwarePolicy::memory`]: a month. On the trace benchmark's popularity that
 /// moves every month it saves 4.8% at the bound over counts that never fade, and costs 0-0.6%
 /// unbounded and 0-1.1% at the bound where popularity stays put; 60 and 90 days save less
@@ -477,7 +491,7 @@ impl CostAwarePolicy {
     /// Whether counts fade: [`Self::memory`] is a positive number of seconds (anything else,
     /// infinity included, counts every session alike).
     fn fades(&self) -> bool {
-        self.memory.is_finite() && self.memory > 0.0
+        fades(self.memory)
     }
 
     /// `t` in units of [`Self::memory`] (0 when counts do not fade).
@@ -487,11 +501,7 @@ impl CostAwarePolicy {
 
     /// How much a session `dt` seconds old counts.
     fn fade(&self, dt: f64) -> f64 {
-        if self.fades() {
-            (-dt.max(0.0) / self.memory).exp()
-        } else {
-            1.0
-        }
+        fade(self.memory, dt)
     }
 
     /// `elapsed` seconds of observation, as [`Self::memory`] weighs them: the denominator of
@@ -734,12 +744,7 @@ impl CostAwarePolicy {
         // Expiry is applied lazily (when space is needed) but charged exactly: an entry stops
         // costing at `expires`.
         self.origin.get_or_insert(a.time);
-        let window = self.session_window;
-        let memory = if self.fades() {
-            self.memory
-        } else {
-            f64::INFINITY
-        };
+        let (window, memory) = (self.session_window, self.memory);
         let seen = self.seen.entry(a.key).or_insert(Seen {
             sessions: 0,
             weight: 0.0,
@@ -747,9 +752,7 @@ impl CostAwarePolicy {
             last: f64::NEG_INFINITY,
         });
         let gap = a.time - seen.last;
-        if memory.is_finite() && seen.weight > 0.0 {
-            seen.weight *= (-gap.max(0.0) / memory).exp();
-        }
+        seen.weight *= fade(memory, gap);
         if gap > window {
             seen.sessions += 1;
             seen.weight += 1.0;
@@ -774,7 +777,6 @@ impl CostAwarePolicy {
                 self.unindex(a.key, &e);
                 let priority = self.value(weight, e.miss_cost, e.size, a.time, true);
                 let renewed = Entry {
-                    freq: sessions,
                     weight,
                     last: a.time,
                     expires: a.time + ttl,
@@ -792,7 +794,6 @@ impl CostAwarePolicy {
             return false;
         }
         let mut e = entry(a, p, a.time + ttl);
-        e.freq = sessions;
         e.weight = weight;
         self.index(a.key, &e);
         self.store.insert(a.key, e);
@@ -802,7 +803,11 @@ impl CostAwarePolicy {
 
 impl Policy for CostAwarePolicy {
     fn name(&self) -> String {
-        "lakeroute (cost-aware)".into()
+        if self.fades() {
+            "lakeroute (cost-aware)".into()
+        } else {
+            "lakeroute, counts never fade".into()
+        }
     }
     fn access(&mut self, a: &Access) -> bool {
         self.touch(a)

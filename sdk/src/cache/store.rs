@@ -193,10 +193,10 @@ impl Cache {
         }
     }
 
-    /// Runs the policy for one read; returns whether the object is (now) held, and the read
-    /// history to save when it changed (a new session, or the policy's first sight of it):
-    /// with the entry when held, else (when only room was lacking) as the object's seen
-    /// reads. Deletes what the policy dropped. `incoming` is how many bytes of it are about to
+    /// Runs the policy for one read; returns whether the object is (now) held and, when held,
+    /// the read history to save with its entry if it changed (a new session, or the policy's
+    /// first sight of it). An object not held for want of room keeps a changed history as its
+    /// seen reads instead. Deletes what the policy dropped. `incoming` is how many bytes of it are about to
     /// be written (none on a hit): only those can take the folder over its bound. `known` is
     /// the history saved by whichever process read it before.
     #[allow(clippy::too_many_arguments)]
@@ -245,26 +245,31 @@ impl Cache {
         let changed = history
             .filter(|h| known.is_none_or(|k| k.reads.sessions != h.reads.sessions))
             .filter(|_| worth_keeping);
+        let refused = |changed: Option<History>| {
+            // What this read adds to its counts is kept for the next process that reads it.
+            if let Some(h) = changed {
+                self.disk.save_seen(key, &h);
+            }
+            (false, None)
+        };
+        if !held {
+            return refused(changed);
+        }
         // The policy keeps this process within the bound; other processes sharing the folder
         // may not have. Then make room on disk too, sparing the entry being read, or keep
-        // nothing of it when what it would displace is worth more.
-        // Making room may walk the folder, reading every entry's files: that runs off the
+        // nothing of it when what it would displace is worth more. Waiting for the count begun
+        // when the folder was opened, and making room (which may walk the folder), run off the
         // async workers.
-        let used = if !held {
-            0
-        } else if self.disk.counting() {
-            // The count begun when the folder was opened may take a while: wait for it off the
-            // async workers.
+        let used = if self.disk.counting() {
             let cache = Arc::clone(self);
-            // Should that task fail, nothing is deleted now: the next walk of the folder
-            // counts it again.
+            // Should that task fail, nothing is deleted now: the next walk counts again.
             tokio::task::spawn_blocking(move || cache.disk.used())
                 .await
                 .unwrap_or(0)
         } else {
             self.disk.used()
         };
-        if held && used + incoming > self.max_bytes {
+        if used + incoming > self.max_bytes {
             let (cache, key) = (Arc::clone(self), key.to_string());
             let made = tokio::task::spawn_blocking(move || {
                 let value = |m: &Meta| cache.worth_per_byte(m, t);
@@ -276,10 +281,10 @@ impl Cache {
             // A walk that panicked made no room: nothing of this object is kept.
             if !made.unwrap_or(false) {
                 self.policy().forget(hash, t);
-                return (false, changed);
+                return refused(changed);
             }
         }
-        (held, changed)
+        (true, changed)
     }
 
     fn policy(&self) -> std::sync::MutexGuard<'_, CostAwarePolicy> {
@@ -452,8 +457,9 @@ impl CachedStore {
     /// [`HIT_WINDOW`] as a stream of [`STREAM_WINDOW`]s, each read from disk when the consumer
     /// asks for it: memory holds the windows still referred to, not the whole object. A window
     /// that finds the object changed (through `If-Match` on a block it lacked) drops the entry
-    /// and ends the stream with an error. The answer's [`CacheStatus`], the hit or miss counted and the read the
-    /// policy sees are the first window's; later windows add only the bytes they served.
+    /// and ends the stream with an error. The answer's [`CacheStatus`], the hit or miss counted
+    /// and the read the policy sees are the first window's; later windows add only the bytes
+    /// they served.
     async fn serve_windows(
         &self,
         location: &Path,
@@ -594,19 +600,11 @@ impl CachedStore {
                     )
                     .await;
                 meta.history = history.or(known);
-                if !held {
-                    // No room for it: what this read adds to its counts is kept for the next
-                    // process that reads it.
-                    if let Some(h) = history {
-                        self.cache.disk.save_seen(key, &h);
-                    }
-                    false
-                } else if self.cache.disk.write_meta(meta).is_ok() {
+                let kept = held && self.cache.disk.write_meta(meta).is_ok();
+                if kept {
                     self.cache.disk.drop_seen(key);
-                    true
-                } else {
-                    false
                 }
+                kept
             }
             None => false,
         };
@@ -714,14 +712,11 @@ impl CachedStore {
                 .await;
             // A new session: saved for the processes that come after (once per session, so
             // hits inside one write nothing).
-            match (held, history) {
-                (true, Some(h)) if self.cache.generation(key) == generation => {
-                    self.cache.disk.save_history(key, &meta.etag, h);
-                    self.cache.disk.drop_seen(key);
-                }
-                // Dropped for want of room: its counts outlive its files.
-                (false, Some(h)) => self.cache.disk.save_seen(key, &h),
-                _ => {}
+            if let Some(h) = history
+                && self.cache.generation(key) == generation
+            {
+                self.cache.disk.save_history(key, &meta.etag, h);
+                self.cache.disk.drop_seen(key);
             }
             held
         } else {

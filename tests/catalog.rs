@@ -403,3 +403,34 @@ storage:
     );
     Ok(())
 }
+
+#[test]
+fn cache_read_memory_is_a_duration_or_never() -> TestResult {
+    let memory = |value: &str| -> Result<_, Box<dyn std::error::Error>> {
+        let settings = format!("cache: {{max_bytes: 1GiB{value}}}\n");
+        let cat = TempCatalog::new(&[("lakeroute.yaml", settings.as_str())])?;
+        let (catalog, problems) = Catalog::check(cat.path())?;
+        let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        let memory = catalog
+            .cache_settings()
+            .map(|s| s.read_memory)
+            .ok_or("no cache settings")?;
+        Ok((memory, text))
+    };
+    let days = |d: u64| Some(std::time::Duration::from_secs(d * 86_400));
+    assert_eq!(memory("")?, (days(30), vec![]), "the default: a month");
+    assert_eq!(memory(", read_memory: 7d")?, (days(7), vec![]));
+    assert_eq!(memory(", read_memory: never")?, (None, vec![]));
+    for bad in ["soon", "0s", "-3d"] {
+        let (memory, problems) = memory(&format!(", read_memory: {bad}"))?;
+        assert_eq!(memory, days(30), "{bad}: the default stands");
+        assert!(
+            problems.len() == 1
+                && problems[0].contains(&format!(
+                    "cache: read_memory \"{bad}\" is not a duration; write 30d, 720h, or never"
+                )),
+            "{bad}: {problems:?}"
+        );
+    }
+    Ok(())
+}

@@ -412,6 +412,149 @@ async fn an_object_each_process_lacked_room_for_is_kept_once_read_often() -> Tes
     Ok(())
 }
 
+/// The cache entry of `conf/far/v1/<name>` in the folder `cache`: its folder and `meta.json`.
+fn far_entry(
+    cache: &std::path::Path,
+    name: &str,
+) -> Result<Option<(std::path::PathBuf, serde_json::Value)>, Box<dyn std::error::Error + Send + Sync>>
+{
+    for dir in std::fs::read_dir(cache.join("v1"))? {
+        let dir = dir?.path();
+        let Ok(text) = std::fs::read(dir.join("meta.json")) else {
+            continue;
+        };
+        let meta: serde_json::Value = serde_json::from_slice(&text)?;
+        if meta["key"]
+            .as_str()
+            .is_some_and(|k| k.ends_with(&format!("/{name}")))
+        {
+            return Ok(Some((dir, meta)));
+        }
+    }
+    Ok(None)
+}
+
+/// The keys whose reads the folder `cache` keeps for objects without an entry.
+fn seen_keys(
+    cache: &std::path::Path,
+) -> Result<Vec<String>, Box<dyn std::error::Error + Send + Sync>> {
+    let mut keys = Vec::new();
+    for file in std::fs::read_dir(cache.join("seen"))? {
+        let h: serde_json::Value = serde_json::from_slice(&std::fs::read(file?.path())?)?;
+        keys.push(h["key"].as_str().unwrap_or("").to_string());
+    }
+    Ok(keys)
+}
+
+#[tokio::test]
+async fn an_entry_that_outlived_its_worth_goes_when_the_folder_is_next_opened() -> TestResult {
+    // Two cross-cloud objects of 1 MiB, read once each by one process: at $0.08/GB-month
+    // against $0.09/GB to fetch again, keeping one after a single read pays for about three
+    // weeks. Then 60 days pass for one of them (the test ages its saved reads, the folder's
+    // origin and its last sweep). The folder is far from full, yet the next process to open it
+    // (an hour or more after the last sweep) deletes that entry
+    // (its bytes would cost the medium's price for nothing), keeping its reads for its return,
+    // and keeps the other.
+    let (data, cache) = (tempfile::tempdir()?, tempfile::tempdir()?);
+    let cat = far_catalog(
+        data.path(),
+        cache.path(),
+        "max_bytes: 64MiB, block_size: 256KiB",
+    )?;
+    let first = cat.lake()?;
+    for (i, name) in ["old", "new"].into_iter().enumerate() {
+        let body = conformance::pattern(1 << 20, 20 + i as u64);
+        let uri = format!("lake://conf/far/v1/{name}");
+        first.put(&uri, body.clone().into()).await?;
+        assert!(first.get(&uri).await? == body, "{name}");
+    }
+    drop(first);
+    let days_60 = 60.0 * 86_400.0;
+    let (old_dir, mut meta) = far_entry(cache.path(), "old")?.ok_or("old was not cached")?;
+    for field in ["first", "last"] {
+        let t = meta["history"][field]
+            .as_f64()
+            .ok_or("no time in the saved reads")?;
+        meta["history"][field] = (t - days_60).into();
+    }
+    std::fs::write(old_dir.join("meta.json"), meta.to_string())?;
+    let origin: f64 = std::fs::read_to_string(cache.path().join("origin"))?
+        .trim()
+        .parse()?;
+    std::fs::write(cache.path().join("origin"), (origin - days_60).to_string())?;
+    // The first process swept the folder as it opened it: the next sweep is due an hour later,
+    // and a process that opens it sooner only counts it.
+    let early = cat.lake()?.cache().ok_or("no cache")?.summary();
+    assert_eq!(early, (2, 2 << 20), "swept again within the hour");
+    let swept = std::fs::File::options()
+        .write(true)
+        .open(cache.path().join("swept"))?;
+    swept.set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(3601))?;
+
+    let next = cat.lake()?;
+    // Waits for the count begun at opening, which is what deletes it.
+    let (entries, bytes) = next.cache().ok_or("no cache")?.summary();
+    assert_eq!((entries, bytes), (1, 1 << 20), "entries and bytes left");
+    assert!(!old_dir.exists() && far_entry(cache.path(), "new")?.is_some());
+    let seen = seen_keys(cache.path())?;
+    assert!(
+        seen.len() == 1 && seen[0].ends_with("/old"),
+        "seen reads: {seen:?}"
+    );
+    for name in ["old", "new"] {
+        next.get(&format!("lake://conf/far/v1/{name}")).await?;
+    }
+    let s = next.stats().by_dataset["conf/far/v1"];
+    assert_eq!((s.cache_hits, s.cache_misses), (1, 1), "{s:?}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_process_deletes_what_it_held_once_no_process_has_read_it_for_its_worth() -> TestResult {
+    // The medium is priced so high that keeping a 1 MiB object pays for about two seconds
+    // after a read (and the grace after that is two seconds more). Two processes share the
+    // folder. The first caches `a`; three seconds later the second reads it (a hit), which
+    // renews its saved reads. The first then reads something else: `a` has expired in its own
+    // policy, but the saved reads say another process read it since, so it stays. Once no
+    // process has read it for its worth and grace, the second process's next read deletes it,
+    // keeping its reads: nobody waits for the folder to fill.
+    let (data, cache) = (tempfile::tempdir()?, tempfile::tempdir()?);
+    let cat = far_catalog(
+        data.path(),
+        cache.path(),
+        "max_bytes: 64MiB, block_size: 256KiB, medium_price: 125000",
+    )?;
+    let (one, two) = (cat.lake()?, cat.lake()?);
+    let uri = |name: &str| format!("lake://conf/far/v1/{name}");
+    for name in ["a", "b", "c"] {
+        one.put(&uri(name), conformance::pattern(1 << 20, 30).into())
+            .await?;
+    }
+    one.get(&uri("a")).await?;
+    assert!(far_entry(cache.path(), "a")?.is_some(), "a was not cached");
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    two.get(&uri("a")).await?;
+    assert_eq!(two.stats().by_dataset["conf/far/v1"].cache_hits, 1);
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    one.get(&uri("b")).await?;
+    assert!(
+        far_entry(cache.path(), "a")?.is_some(),
+        "the first process deleted a, which the second read after it"
+    );
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    two.get(&uri("c")).await?;
+    assert!(
+        far_entry(cache.path(), "a")?.is_none(),
+        "a outlived its worth, yet stayed"
+    );
+    let seen = seen_keys(cache.path())?;
+    assert!(
+        seen.iter().any(|k| k.ends_with("/a")),
+        "seen reads: {seen:?}"
+    );
+    Ok(())
+}
+
 #[tokio::test]
 async fn cached_blocks_are_right_whatever_the_chunking() -> TestResult {
     // The local store streams 8 KiB chunks: with 4 KiB blocks a chunk holds whole blocks, with

@@ -125,6 +125,11 @@ impl Walk {
     }
 }
 
+/// The `meta.json` in an entry's folder.
+fn read_meta(dir: &Path) -> Option<Meta> {
+    parse_meta(&std::fs::read(dir.join("meta.json")).ok()?)
+}
+
 /// An entry's `meta.json`.
 fn parse_meta(text: &[u8]) -> Option<Meta> {
     let v: Value = serde_json::from_slice(text).ok()?;
@@ -208,6 +213,81 @@ fn scan(root: &Path, clean: bool) -> u64 {
         .sum()
 }
 
+/// Where the reads of `key` are saved when it has no entry (`root` is the entries' folder).
+fn seen_path(root: &Path, key: &str) -> PathBuf {
+    root.with_file_name("seen")
+        .join(format!("{:016x}", fnv(key)))
+}
+
+/// Saves `key`'s reads, as [`Disk::save_seen`] does (without its pruning).
+fn save_seen(root: &Path, key: &str, history: &History) {
+    let path = seen_path(root, key);
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let mut doc = history_json(history);
+    doc["key"] = key.into();
+    let _ = write_atomic(&path, &[doc.to_string().as_bytes()]);
+}
+
+/// Judges whether keeping an entry has stopped paying: its saved reads, its size and the
+/// time now (seconds since the Unix epoch); see [`super::policy::CostAwarePolicy::outlived`].
+pub(crate) type Outlived = Box<dyn Fn(&History, u64, f64) -> bool + Send>;
+
+/// How often the folder is swept of entries that outlived their worth: the process that opens
+/// it this long after the last sweep sweeps it (reading every entry's meta, which costs about
+/// as much again as counting the folder); others only count.
+const SWEEP_EVERY: Duration = Duration::from_secs(3600);
+
+/// Whether the folder of entries `root` is due a [`sweep`]; if so, records that one begins.
+fn sweep_due(root: &Path) -> bool {
+    let mark = root.with_file_name("swept");
+    let due = std::fs::metadata(&mark)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_none_or(|age| age >= SWEEP_EVERY);
+    due && write_atomic(&mark, &[]).is_ok()
+}
+
+/// [`scan`] at opening: entries whose saved reads say keeping them has stopped paying are
+/// deleted (their reads kept as seen reads) instead of counted, so a folder that no process
+/// has filled still sheds what is not worth its space (the processes that held those entries
+/// may have ended long ago).
+fn sweep(root: &Path, outlived: &Outlived, now: f64) -> u64 {
+    let mut total = 0;
+    for entry in std::fs::read_dir(root).into_iter().flatten().flatten() {
+        let dir = entry.path();
+        if let Some(m) = read_meta(&dir)
+            && let Some(h) = m.history
+            && outlived(&h, m.size, now)
+        {
+            save_seen(root, &m.key, &h);
+            if std::fs::remove_dir_all(&dir).is_ok() {
+                continue;
+            }
+        }
+        total += dir_bytes(&dir, true);
+    }
+    total
+}
+
+/// When the cache folder `dir` began to count reads (seconds since the Unix epoch): recorded
+/// by the first process to open it, so every process rates objects over the same span. `now`
+/// is recorded when no process has yet.
+pub(crate) fn origin(dir: &Path, now: f64) -> f64 {
+    let file = dir.join("origin");
+    if let Some(t) = std::fs::read_to_string(&file)
+        .ok()
+        .and_then(|t| t.trim().parse::<f64>().ok())
+    {
+        return t;
+    }
+    let _ = std::fs::create_dir_all(dir);
+    let _ = write_atomic(&file, &[now.to_string().as_bytes()]);
+    now
+}
+
 /// Keeps at most `keep` saved reads in `dir`, forgetting the oldest beyond half of that.
 fn prune_seen(dir: &Path, keep: usize) {
     let files: Vec<_> = std::fs::read_dir(dir)
@@ -248,9 +328,10 @@ fn write_atomic(path: &Path, parts: &[&[u8]]) -> std::io::Result<()> {
 }
 
 impl Disk {
-    /// Opens (creating) the folder, and starts summing the space its entries use (removing
-    /// temporary files an interrupted writer left behind) in the background.
-    pub(crate) fn open(dir: &Path) -> std::io::Result<Self> {
+    /// Opens (creating) the folder, and starts summing the space its entries use in the
+    /// background: removing temporary files an interrupted writer left behind and, with
+    /// `outlived`, deleting the entries it judges no longer worth their space.
+    pub(crate) fn open(dir: &Path, outlived: Option<Outlived>) -> std::io::Result<Self> {
         let root = dir.join("v1");
         std::fs::create_dir_all(&root)?;
         let scanned = root.clone();
@@ -258,11 +339,14 @@ impl Disk {
             .name("lakeroute-cache-scan".into())
             .spawn(move || {
                 prune_seen(&scanned.with_file_name("seen"), SEEN_KEEP);
-                scan(&scanned, true)
+                match outlived.filter(|_| sweep_due(&scanned)) {
+                    Some(outlived) => sweep(&scanned, &outlived, super::store::now()),
+                    None => scan(&scanned, true),
+                }
             })
             .ok()
             .map(|handle| (std::process::id(), handle));
-        // No thread to spare: count now.
+        // No thread to spare: count now (the sweep waits for the next opening).
         let used = if opening.is_none() {
             scan(&root, true)
         } else {
@@ -294,21 +378,6 @@ impl Disk {
         }
     }
 
-    /// When the folder began to count reads (seconds since the Unix epoch): recorded by the
-    /// first process to open it, so every process rates objects over the same span.
-    /// `now` is recorded when no process has yet.
-    pub(crate) fn origin(&self, now: f64) -> f64 {
-        let file = self.root.with_file_name("origin");
-        if let Some(t) = std::fs::read_to_string(&file)
-            .ok()
-            .and_then(|t| t.trim().parse::<f64>().ok())
-        {
-            return t;
-        }
-        let _ = write_atomic(&file, &[now.to_string().as_bytes()]);
-        now
-    }
-
     /// Whether the count begun at opening is still running ([`Self::used`] would wait for it).
     pub(crate) fn counting(&self) -> bool {
         self.opening.try_lock().map_or(true, |o| o.is_some())
@@ -321,13 +390,17 @@ impl Disk {
     }
 
     /// Recounts the space used (other processes share the folder). A count still running
-    /// from the opening is not waited for: this one replaces it.
+    /// from the opening (which may be deleting entries that outlived their worth) is as
+    /// fresh: it is waited for instead.
     pub(crate) fn rescan(&self) -> u64 {
-        let _ = self
+        let opening = self
             .opening
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .take();
+            .is_some();
+        if opening {
+            return self.used();
+        }
         let n = scan(&self.root, false);
         self.used.store(n, Ordering::Relaxed);
         n
@@ -370,9 +443,7 @@ impl Disk {
     }
 
     fn seen_path(&self, key: &str) -> PathBuf {
-        self.root
-            .with_file_name("seen")
-            .join(format!("{:016x}", fnv(key)))
+        seen_path(&self.root, key)
     }
 
     /// The reads saved for `key` by a process that had no room for it, if any.
@@ -390,13 +461,7 @@ impl Disk {
     /// reads it counts on from them (without them, an object read once by each of many
     /// short-lived processes would look read once for good, and never be kept).
     pub(crate) fn save_seen(&self, key: &str, history: &History) {
-        let path = self.seen_path(key);
-        if let Some(dir) = path.parent() {
-            let _ = std::fs::create_dir_all(dir);
-        }
-        let mut doc = history_json(history);
-        doc["key"] = key.into();
-        let _ = write_atomic(&path, &[doc.to_string().as_bytes()]);
+        save_seen(&self.root, key, history);
         let saves = self.seen_saves.fetch_add(1, Ordering::Relaxed) + 1;
         if saves.is_multiple_of(SEEN_KEEP as u64 / 100) {
             self.prune_seen();
@@ -532,9 +597,32 @@ impl Disk {
             });
     }
 
-    /// Forgets the object whose key hashes to `hash` (the policy's name for it).
+    /// Forgets the object whose key hashes to `hash` (the policy's name for it), keeping the
+    /// read counts saved with its entry as seen reads.
     pub(crate) fn remove_hash(&self, hash: u64) {
-        self.remove_dir(&self.root.join(format!("{hash:016x}")));
+        let dir = self.root.join(format!("{hash:016x}"));
+        self.retire(&dir, read_meta(&dir));
+    }
+
+    /// [`Self::remove_hash`] if the reads saved with the entry, and its size, say `outlived`;
+    /// an entry without saved reads (or without a readable meta: half-written, or gone) stays.
+    pub(crate) fn remove_hash_if(&self, hash: u64, outlived: &dyn Fn(&History, u64) -> bool) {
+        let dir = self.root.join(format!("{hash:016x}"));
+        let meta = read_meta(&dir);
+        if meta
+            .as_ref()
+            .is_some_and(|m| m.history.is_some_and(|h| outlived(&h, m.size)))
+        {
+            self.retire(&dir, meta);
+        }
+    }
+
+    /// Deletes the entry in `dir`, first saving the reads in its `meta` as seen reads.
+    fn retire(&self, dir: &Path, meta: Option<Meta>) {
+        if let Some((key, history)) = meta.and_then(|m| Some((m.key, m.history?))) {
+            self.save_seen(&key, &history);
+        }
+        self.remove_dir(dir);
     }
 
     /// The entries on disk, most worth keeping first: by `value` of their meta (entries without
@@ -729,8 +817,9 @@ impl Disk {
 
     /// Entries, and the bytes of objects they hold (checksums aside).
     pub(crate) fn summary(&self) -> (u64, u64) {
+        let bytes = self.rescan();
         let entries = std::fs::read_dir(&self.root).into_iter().flatten().count() as u64;
-        (entries, self.rescan())
+        (entries, bytes)
     }
 }
 
@@ -770,13 +859,13 @@ mod tests {
         // entry and take its place; the third is worth less and is refused. One walk of the
         // folder (eight entries valued) serves all three.
         let dir = tempfile::tempdir()?;
-        let disk = Disk::open(dir.path())?;
+        let disk = Disk::open(dir.path(), None)?;
         for i in 1..=8 {
             entry(&disk, &format!("old-{i}"), i)?;
         }
         // Another process opening the folder counts what is there (in the background, waited
         // for when asked).
-        assert_eq!(Disk::open(dir.path())?.used(), 8000);
+        assert_eq!(Disk::open(dir.path(), None)?.used(), 8000);
         let valued = AtomicU64::new(0);
         let value = |m: &Meta| {
             valued.fetch_add(1, Ordering::Relaxed);
@@ -800,7 +889,7 @@ mod tests {
     #[test]
     fn saved_reads_are_kept_until_pruned_newest_first() -> std::io::Result<()> {
         let dir = tempfile::tempdir()?;
-        let disk = Disk::open(dir.path())?;
+        let disk = Disk::open(dir.path(), None)?;
         let h = |sessions| History {
             reads: Reads {
                 sessions,
@@ -848,7 +937,7 @@ mod tests {
 
     /// Nine entries of 1000 bytes, `old-1` to `old-9`, each worth its number per byte.
     fn nine(dir: &Path) -> std::io::Result<Disk> {
-        let disk = Disk::open(dir)?;
+        let disk = Disk::open(dir, None)?;
         for i in 1..=9 {
             entry(&disk, &format!("old-{i}"), i)?;
         }
@@ -888,7 +977,7 @@ mod tests {
         // deleting `old-2` too.
         let dir = tempfile::tempdir()?;
         let a = nine(dir.path())?;
-        let b = Disk::open(dir.path())?;
+        let b = Disk::open(dir.path(), None)?;
         assert!(a.make_room(9000, 0, "none", &sessions, 0.0));
         assert!(b.make_room(9000, 1000, "new-b", &sessions, 1e9));
         assert!(!a.entry_dir("old-1").exists());
@@ -910,7 +999,7 @@ mod tests {
         // candidates left out might outweigh the newcomer, so room is refused and nothing of
         // what was kept is deleted.
         let dir = tempfile::tempdir()?;
-        let disk = Disk::open(dir.path())?;
+        let disk = Disk::open(dir.path(), None)?;
         for i in 0..400 {
             entry_of(&disk, &format!("e-{i}"), 1, 10)?;
         }
@@ -925,7 +1014,7 @@ mod tests {
     #[test]
     fn a_block_too_long_too_short_or_altered_is_dropped() -> std::io::Result<()> {
         let dir = tempfile::tempdir()?;
-        let disk = Disk::open(dir.path())?;
+        let disk = Disk::open(dir.path(), None)?;
         let data: Vec<u8> = (0..5000u32).map(|i| (i % 251) as u8).collect();
         let path = disk.block_path("k", "e", 0);
         type Damage = fn(&mut Vec<u8>);

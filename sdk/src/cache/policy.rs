@@ -734,6 +734,43 @@ impl CostAwarePolicy {
         self.worth(self.value(weight, miss_cost, size, now, in_session), now)
     }
 
+    /// Whether keeping an object has stopped paying by `now`, judged from its saved reads
+    /// alone (for an entry this policy may not hold: another process's, or one left by a
+    /// process that has ended): its time to live from its latest saved read has run out, and
+    /// a grace of one session window (or break-even time, if shorter) after it too. Saved
+    /// reads lag the true latest read by at most half that grace (see
+    /// [`CostAwarePolicy::stale_history`]), so an object still being read is never judged
+    /// outlived. A history without a finite latest read never is.
+    pub fn outlived(&self, h: &Reads, miss_cost: f64, size: u64, now: f64) -> bool {
+        if !h.last.is_finite() {
+            return false;
+        }
+        let a = Access {
+            time: h.last,
+            key: 0,
+            version: 0,
+            size,
+            miss_cost,
+        };
+        let grace = self.break_even(size, miss_cost).min(self.session_window);
+        now > h.last + self.ttl(&a, h.sessions, h.weight, h.first) + grace
+    }
+
+    /// Whether `saved` (an object's reads as saved with its entry) lags `now_known` (what this
+    /// policy knows after a read) enough to save again: a new session, or a latest read half
+    /// the grace of [`CostAwarePolicy::outlived`] later than the saved one. Reads within a
+    /// session are otherwise not saved, so a hit writes nothing most of the time.
+    pub fn stale_history(
+        &self,
+        saved: &Reads,
+        now_known: &Reads,
+        size: u64,
+        miss_cost: f64,
+    ) -> bool {
+        let grace = self.break_even(size, miss_cost).min(self.session_window);
+        saved.sessions != now_known.sessions || now_known.last - saved.last > grace / 2.0
+    }
+
     /// True when `key` is held (after [`CostAwarePolicy::touch`], whether it was admitted).
     pub fn holds(&self, key: u64) -> bool {
         self.store.entries.contains_key(&key)
@@ -1081,5 +1118,45 @@ mod tests {
         };
         assert_eq!(run(MEMORY), (vec![false, false, true, true], true));
         assert_eq!(run(f64::INFINITY), (vec![false; 4], false));
+    }
+
+    #[test]
+    fn saved_reads_judge_an_entry_outlived_only_a_grace_after_its_expiry() {
+        // One byte at 1 $/s, a miss at 10 $: break-even 10 s, grace 10 s. Read once at 100 s
+        // (the policy began at 100 s), the entry expires at 110 s; judged from the saved
+        // reads, it has outlived its worth only after 120 s. A medium that costs nothing
+        // never expires anything.
+        for memory in [MEMORY, f64::INFINITY] {
+            let mut p = CostAwarePolicy::new(1 << 20, 1.0);
+            p.memory = memory;
+            p.access(&a(100.0, 1, 1, 10.0));
+            let h = p.history(1).unwrap_or(Reads {
+                sessions: 0,
+                weight: 0.0,
+                first: 0.0,
+                last: 0.0,
+            });
+            p.expire(109.0);
+            assert!(p.holds(1), "memory {memory}: expired early");
+            p.expire(111.0);
+            assert!(!p.holds(1), "memory {memory}: not expired");
+            assert!(!p.outlived(&h, 10.0, 1, 119.0), "memory {memory}");
+            assert!(p.outlived(&h, 10.0, 1, 121.0), "memory {memory}");
+            let mut free = CostAwarePolicy::new(1 << 20, 0.0);
+            free.memory = memory;
+            free.access(&a(100.0, 1, 1, 10.0));
+            free.expire(1e12);
+            assert!(free.holds(1) && !free.outlived(&h, 10.0, 1, 1e12));
+        }
+        // Saved reads are renewed once the latest read is half the grace newer.
+        let p = CostAwarePolicy::new(1 << 20, 1.0);
+        let at = |last: f64| Reads {
+            sessions: 1,
+            weight: 1.0,
+            first: 100.0,
+            last,
+        };
+        assert!(!p.stale_history(&at(100.0), &at(104.0), 1, 10.0));
+        assert!(p.stale_history(&at(100.0), &at(106.0), 1, 10.0));
     }
 }

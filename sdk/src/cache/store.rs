@@ -79,10 +79,26 @@ const GENERATION_STRIPES: usize = 256;
 impl Cache {
     /// Opens the cache folder.
     pub(crate) fn open(settings: &crate::catalog::CacheSettings) -> std::io::Result<Self> {
-        let price = settings.medium_price_gb_month / (1024.0 * 1024.0 * 1024.0) / (30.0 * 86_400.0);
-        let disk = Disk::open(&settings.dir)?;
-        let mut policy = CostAwarePolicy::new(settings.max_bytes, price);
-        policy.observe_since(disk.origin(now()));
+        let origin = super::disk::origin(&settings.dir, now());
+        let policy = || {
+            let price =
+                settings.medium_price_gb_month / (1024.0 * 1024.0 * 1024.0) / (30.0 * 86_400.0);
+            let mut p = CostAwarePolicy::new(settings.max_bytes, price);
+            p.memory = settings
+                .read_memory
+                .map_or(f64::INFINITY, |m| m.as_secs_f64());
+            p.observe_since(origin);
+            p
+        };
+        // The opening sweep judges entries as this process's policy would.
+        let judge = policy();
+        let disk = Disk::open(
+            &settings.dir,
+            Some(Box::new(move |h: &History, size, now| {
+                judge.outlived(&h.reads, h.miss_cost, size, now)
+            })),
+        )?;
+        let policy = policy();
         Ok(Self {
             dir: settings.dir.clone(),
             disk,
@@ -215,8 +231,12 @@ impl Cache {
         }
         let hash = fnv(key);
         let t = now();
-        let (held, history, offered, worth_keeping) = {
+        let (held, changed, offered) = {
             let mut p = self.policy();
+            // Entries whose time to live has run out go now, not when the folder next fills:
+            // their bytes would cost the medium's price for nothing.
+            p.expire(t);
+            let expired = p.take_removed();
             if let Some(h) = known {
                 p.recall(hash, h.reads);
             }
@@ -232,19 +252,30 @@ impl Cache {
             let worth_keeping = p.admits(size, miss_cost) && size <= self.max_bytes;
             // The object's own files go too when the policy dropped it and did not take it
             // back (expired, then refused room).
-            let removed = p.take_removed();
+            let mut removed = p.take_removed();
+            if !held && expired.contains(&hash) {
+                removed.push(hash);
+            }
             for k in removed.into_iter().filter(|k| *k != hash || !held) {
                 self.disk.remove_hash(k);
+            }
+            // An expired entry that another process has read since (its saved reads say so)
+            // stays.
+            for k in expired.into_iter().filter(|k| *k != hash) {
+                self.disk
+                    .remove_hash_if(k, &|h, size| p.outlived(&h.reads, h.miss_cost, size, t));
             }
             let history = p.history(hash).map(|reads| History { reads, miss_cost });
             let offered = history.map_or(0.0, |h| {
                 p.worth_per_byte(&h.reads, miss_cost, size, t) * size as f64
             });
-            (held, history, offered, worth_keeping)
+            let changed = history
+                .filter(|h| {
+                    known.is_none_or(|k| p.stale_history(&k.reads, &h.reads, size, miss_cost))
+                })
+                .filter(|_| worth_keeping);
+            (held, changed, offered)
         };
-        let changed = history
-            .filter(|h| known.is_none_or(|k| k.reads.sessions != h.reads.sessions))
-            .filter(|_| worth_keeping);
         let refused = |changed: Option<History>| {
             // What this read adds to its counts is kept for the next process that reads it.
             if let Some(h) = changed {
@@ -259,7 +290,11 @@ impl Cache {
         // may not have. Then make room on disk too, sparing the entry being read, or keep
         // nothing of it when what it would displace is worth more. Waiting for the count begun
         // when the folder was opened, and making room (which may walk the folder), run off the
-        // async workers.
+        // async workers. A hit (nothing incoming) does not wait for that count: the next miss
+        // brings the folder back within its bound.
+        if incoming == 0 && self.disk.counting() {
+            return (true, changed);
+        }
         let used = if self.disk.counting() {
             let cache = Arc::clone(self);
             // Should that task fail, nothing is deleted now: the next walk counts again.
@@ -303,7 +338,8 @@ impl Cache {
     }
 }
 
-fn now() -> f64 {
+/// Seconds since the Unix epoch.
+pub(crate) fn now() -> f64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
@@ -1227,6 +1263,7 @@ mod tests {
             revalidate_after: Duration::from_secs(3600),
             same_region: false,
             medium_price_gb_month: 0.08,
+            read_memory: Some(Duration::from_secs(30 * 86_400)),
         })?;
         let meter = Arc::new(Meter::new(Budget::default()));
         Ok(CachedStore::new(

@@ -27,9 +27,13 @@ pub struct CacheSettings {
     pub same_region: bool,
     /// The cache medium's price, dollars per GB-month.
     pub medium_price_gb_month: f64,
+    /// How long the cache remembers reads: a session of reads this long ago counts 1/e as
+    /// much as one now (`read_memory`, default 30 days); `None` (`never`): every session
+    /// counts alike, however old.
+    pub read_memory: Option<Duration>,
 }
 
-const CACHE_FIELDS: [&str; 7] = [
+const CACHE_FIELDS: [&str; 8] = [
     "dir",
     "max_bytes",
     "block_size",
@@ -37,6 +41,7 @@ const CACHE_FIELDS: [&str; 7] = [
     "revalidate_after",
     "same_region",
     "medium_price",
+    "read_memory",
 ];
 
 /// Parses `10GiB`, `512MB`, `1048576`.
@@ -183,6 +188,23 @@ pub(crate) fn read_cache(
             0.08
         }),
     };
+    let default_memory = Duration::from_secs_f64(crate::cache::policy::MEMORY);
+    let read_memory = match r.string(node, "read_memory", "cache") {
+        None => Some(default_memory),
+        Some((v, _)) if v == "never" => None,
+        Some((v, mark)) => match parse_duration(&v).filter(|d| !d.is_zero()) {
+            Some(d) => Some(d),
+            None => {
+                r.problem(
+                    mark,
+                    format!(
+                        "cache: read_memory {v:?} is not a duration; write 30d, 720h, or never"
+                    ),
+                );
+                Some(default_memory)
+            }
+        },
+    };
     Some(CacheSettings {
         dir,
         max_bytes,
@@ -191,6 +213,7 @@ pub(crate) fn read_cache(
         revalidate_after,
         same_region: r.boolean(node, "same_region", "cache").unwrap_or(false),
         medium_price_gb_month,
+        read_memory,
     })
 }
 

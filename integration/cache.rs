@@ -193,7 +193,7 @@ async fn damaged_entries_are_refetched_and_the_folder_survives_a_restart() -> Te
 
     // Damage every block file: each is detected, dropped and fetched again.
     let mut damaged = 0;
-    for entry in walk(dir.path()) {
+    for entry in walk(&dir.path().join("v1")) {
         let name = entry
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())

@@ -421,7 +421,7 @@ fn cache_read_memory_is_a_duration_or_never() -> TestResult {
     assert_eq!(memory("")?, (days(30), vec![]), "the default: a month");
     assert_eq!(memory(", read_memory: 7d")?, (days(7), vec![]));
     assert_eq!(memory(", read_memory: never")?, (None, vec![]));
-    for bad in ["soon", "0s", "-3d"] {
+    for bad in ["soon", "0s", "-3d", "inf", "1e30d"] {
         let (memory, problems) = memory(&format!(", read_memory: {bad}"))?;
         assert_eq!(memory, days(30), "{bad}: the default stands");
         assert!(

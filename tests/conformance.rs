@@ -512,12 +512,13 @@ async fn an_entry_that_outlived_its_worth_goes_when_the_folder_is_next_opened() 
 #[tokio::test]
 async fn a_process_deletes_what_it_held_once_no_process_has_read_it_for_its_worth() -> TestResult {
     // The medium is priced so high that keeping a 1 MiB object pays for about two seconds
-    // after a read (and the grace after that is two seconds more). Two processes share the
+    // after a read, and the grace after that is two seconds more. Two processes share the
     // folder. The first caches `a`; three seconds later the second reads it (a hit), which
-    // renews its saved reads. The first then reads something else: `a` has expired in its own
-    // policy, but the saved reads say another process read it since, so it stays. Once no
-    // process has read it for its worth and grace, the second process's next read deletes it,
-    // keeping its reads: nobody waits for the folder to fill.
+    // renews its saved reads. Half a second on, the first reads something else: `a` has
+    // expired in its own policy, but the saved reads say another process read it since, so
+    // it stays. The first process checks it again when those reads run out: five seconds
+    // later, its next read deletes it and keeps its reads. Nobody waits for the folder to
+    // fill, nor for a process to open it.
     let (data, cache) = (tempfile::tempdir()?, tempfile::tempdir()?);
     let cat = far_catalog(
         data.path(),
@@ -530,19 +531,20 @@ async fn a_process_deletes_what_it_held_once_no_process_has_read_it_for_its_wort
         one.put(&uri(name), conformance::pattern(1 << 20, 30).into())
             .await?;
     }
+    let sleep = |ms| tokio::time::sleep(std::time::Duration::from_millis(ms));
     one.get(&uri("a")).await?;
     assert!(far_entry(cache.path(), "a")?.is_some(), "a was not cached");
-    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    sleep(3000).await;
     two.get(&uri("a")).await?;
     assert_eq!(two.stats().by_dataset["conf/far/v1"].cache_hits, 1);
-    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    sleep(500).await;
     one.get(&uri("b")).await?;
     assert!(
         far_entry(cache.path(), "a")?.is_some(),
         "the first process deleted a, which the second read after it"
     );
-    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
-    two.get(&uri("c")).await?;
+    sleep(5000).await;
+    one.get(&uri("c")).await?;
     assert!(
         far_entry(cache.path(), "a")?.is_none(),
         "a outlived its worth, yet stayed"

@@ -181,20 +181,29 @@ fn dir_bytes(dir: &Path, clean: bool) -> u64 {
     for f in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         let name = f.file_name().to_string_lossy().into_owned();
         let Ok(meta) = f.metadata() else { continue };
-        if name.contains(".tmp.") {
+        if clean && name.contains(".tmp.") {
             let old = meta
                 .modified()
                 .ok()
                 .and_then(|m| m.elapsed().ok())
                 .is_some_and(|a| a.as_secs() > 600);
-            if clean && old {
+            if old {
                 let _ = std::fs::remove_file(f.path());
             }
-        } else if name != "meta.json" {
-            total += data_len(meta.len());
         }
+        total += block_bytes(&name, meta.len());
     }
     total
+}
+
+/// Bytes of the object the file `name` of an entry holds: a block's data, nothing for its
+/// meta or a temporary file.
+fn block_bytes(name: &str, file_len: u64) -> u64 {
+    if name == "meta.json" || name.contains(".tmp.") {
+        0
+    } else {
+        data_len(file_len)
+    }
 }
 
 /// Bytes of the object a block file holds (its checksum aside): space is counted in the
@@ -239,36 +248,49 @@ pub(crate) type Outlived = Box<dyn Fn(&History, u64, f64) -> bool + Send>;
 /// as much again as counting the folder); others only count.
 const SWEEP_EVERY: Duration = Duration::from_secs(3600);
 
-/// Whether the folder of entries `root` is due a [`sweep`]; if so, records that one begins.
+/// Whether the folder of entries `root` is due a [`sweep`]: none has finished in the last
+/// [`SWEEP_EVERY`]. (One that a short-lived process began, and ended with it, does not count:
+/// the next process sweeps again, and finds the part already swept smaller.)
 fn sweep_due(root: &Path) -> bool {
-    let mark = root.with_file_name("swept");
-    let due = std::fs::metadata(&mark)
+    std::fs::metadata(root.with_file_name("swept"))
         .and_then(|m| m.modified())
         .ok()
         .and_then(|t| t.elapsed().ok())
-        .is_none_or(|age| age >= SWEEP_EVERY);
-    due && write_atomic(&mark, &[]).is_ok()
+        .is_none_or(|age| age >= SWEEP_EVERY)
 }
 
 /// [`scan`] at opening: entries whose saved reads say keeping them has stopped paying are
 /// deleted (their reads kept as seen reads) instead of counted, so a folder that no process
 /// has filled still sheds what is not worth its space (the processes that held those entries
-/// may have ended long ago).
+/// may have ended long ago); so are folders of blocks without a meta untouched for
+/// [`SWEEP_EVERY`].
 fn sweep(root: &Path, outlived: &Outlived, now: f64) -> u64 {
     let mut total = 0;
     for entry in std::fs::read_dir(root).into_iter().flatten().flatten() {
         let dir = entry.path();
-        if let Some(m) = read_meta(&dir)
-            && let Some(h) = m.history
-            && outlived(&h, m.size, now)
-        {
-            save_seen(root, &m.key, &h);
-            if std::fs::remove_dir_all(&dir).is_ok() {
-                continue;
-            }
+        let doomed = match read_meta(&dir) {
+            Some(m) => match m.history {
+                Some(h) if outlived(&h, m.size, now) => {
+                    save_seen(root, &m.key, &h);
+                    true
+                }
+                _ => false,
+            },
+            // Blocks without a meta, nothing added or removed for as long: left by a writer
+            // whose entry was deleted under it, or half deleted.
+            None => entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age >= SWEEP_EVERY),
+        };
+        if doomed && std::fs::remove_dir_all(&dir).is_ok() {
+            continue;
         }
         total += dir_bytes(&dir, true);
     }
+    let _ = write_atomic(&root.with_file_name("swept"), &[]);
     total
 }
 
@@ -338,11 +360,12 @@ impl Disk {
         let opening = std::thread::Builder::new()
             .name("lakeroute-cache-scan".into())
             .spawn(move || {
-                prune_seen(&scanned.with_file_name("seen"), SEEN_KEEP);
-                match outlived.filter(|_| sweep_due(&scanned)) {
+                let used = match outlived.filter(|_| sweep_due(&scanned)) {
                     Some(outlived) => sweep(&scanned, &outlived, super::store::now()),
                     None => scan(&scanned, true),
-                }
+                };
+                prune_seen(&scanned.with_file_name("seen"), SEEN_KEEP);
+                used
             })
             .ok()
             .map(|handle| (std::process::id(), handle));
@@ -574,17 +597,29 @@ impl Disk {
         Ok(())
     }
 
-    /// Forgets an object (all its versions).
+    /// Forgets an object (all its versions), keeping the read counts saved with its entry as
+    /// seen reads.
     pub(crate) fn remove(&self, key: &str) {
-        self.remove_dir(&self.entry_dir(key));
+        let dir = self.entry_dir(key);
+        self.retire(&dir, read_meta(&dir));
     }
 
+    /// Deletes an entry: its `meta.json` first, so readers stop finding it at once, then its
+    /// other files. Only the blocks this call deleted are taken off the space used, so two
+    /// deleting one entry at once (this process's policy and its walk, or two processes)
+    /// take off its bytes once.
     fn remove_dir(&self, dir: &Path) {
         self.settle();
-        let freed = dir_bytes(dir, false);
-        if std::fs::remove_dir_all(dir).is_ok() {
-            self.uncount(freed);
+        let _ = std::fs::remove_file(dir.join("meta.json"));
+        let mut freed = 0;
+        for f in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let len = f.metadata().map_or(0, |m| m.len());
+            if std::fs::remove_file(f.path()).is_ok() {
+                freed += block_bytes(&f.file_name().to_string_lossy(), len);
+            }
         }
+        let _ = std::fs::remove_dir(dir);
+        self.uncount(freed);
     }
 
     /// Takes `bytes` off the space used, which other processes' deletions may already have
@@ -604,17 +639,10 @@ impl Disk {
         self.retire(&dir, read_meta(&dir));
     }
 
-    /// [`Self::remove_hash`] if the reads saved with the entry, and its size, say `outlived`;
-    /// an entry without saved reads (or without a readable meta: half-written, or gone) stays.
-    pub(crate) fn remove_hash_if(&self, hash: u64, outlived: &dyn Fn(&History, u64) -> bool) {
-        let dir = self.root.join(format!("{hash:016x}"));
-        let meta = read_meta(&dir);
-        if meta
-            .as_ref()
-            .is_some_and(|m| m.history.is_some_and(|h| outlived(&h, m.size)))
-        {
-            self.retire(&dir, meta);
-        }
+    /// The reads saved with the entry of the object whose key hashes to `hash`, and its size.
+    pub(crate) fn saved_reads(&self, hash: u64) -> Option<(History, u64)> {
+        let meta = read_meta(&self.root.join(format!("{hash:016x}")))?;
+        Some((meta.history?, meta.size))
     }
 
     /// Deletes the entry in `dir`, first saving the reads in its `meta` as seen reads.
@@ -850,6 +878,42 @@ mod tests {
             }),
         })?;
         disk.write_block(key, "e", 0, &vec![7; size])
+    }
+
+    #[test]
+    fn a_sweep_deletes_what_outlived_and_blocks_abandoned_without_a_meta() -> std::io::Result<()> {
+        // Entries with 1 to 4 sessions; the judge says those with fewer than 3 outlived their
+        // worth. Two folders of blocks lost their meta (a writer whose entry was deleted under
+        // it): one an hour ago, one just now. The sweep at opening deletes the two outlived
+        // entries (keeping their reads) and the abandoned folder, counts the rest, and marks
+        // the folder swept, so the next opening within the hour only counts.
+        let dir = tempfile::tempdir()?;
+        let disk = Disk::open(dir.path(), None)?;
+        for i in 1..=4 {
+            entry(&disk, &format!("e-{i}"), i)?;
+        }
+        for orphan in ["lost-old", "lost-new"] {
+            entry(&disk, orphan, 1)?;
+            std::fs::remove_file(disk.entry_dir(orphan).join("meta.json"))?;
+        }
+        let an_hour_ago = std::time::SystemTime::now() - SWEEP_EVERY - Duration::from_secs(1);
+        std::fs::File::open(disk.entry_dir("lost-old"))?.set_modified(an_hour_ago)?;
+        let judge = || -> Outlived { Box::new(|h: &History, _, _| h.reads.sessions < 3) };
+        let swept = Disk::open(dir.path(), Some(judge()))?;
+        assert_eq!(swept.used(), 3000, "e-3, e-4 and lost-new");
+        let exists = |key: &str| disk.entry_dir(key).exists();
+        assert!(!exists("e-1") && !exists("e-2") && !exists("lost-old"));
+        assert!(exists("e-3") && exists("e-4") && exists("lost-new"));
+        assert_eq!(disk.seen("e-2").map(|h| h.reads.sessions), Some(2));
+        assert!(dir.path().join("swept").exists());
+        entry(&disk, "e-1", 1)?;
+        assert_eq!(
+            Disk::open(dir.path(), Some(judge()))?.used(),
+            4000,
+            "not due again"
+        );
+        assert!(exists("e-1"));
+        Ok(())
     }
 
     #[test]

@@ -235,7 +235,7 @@ fn entry(a: &Access, priority: f64, expires: f64) -> Entry {
 
 /// Ordered floats for priority queues.
 #[derive(Debug, Clone, Copy, PartialEq)]
-struct Ord64(f64);
+pub(crate) struct Ord64(pub(crate) f64);
 impl Eq for Ord64 {}
 impl PartialOrd for Ord64 {
     fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
@@ -427,7 +427,9 @@ pub struct Reads {
     pub weight: f64,
     /// Time of the first read seen.
     pub first: f64,
-    /// Time of the latest read (as saved: once per session, at its first read).
+    /// Time of the latest read (as saved: at a session's first read, and again whenever the
+    /// latest read is half a grace past the saved one; see
+    /// [`CostAwarePolicy::stale_history`]).
     pub last: f64,
 }
 
@@ -734,16 +736,16 @@ impl CostAwarePolicy {
         self.worth(self.value(weight, miss_cost, size, now, in_session), now)
     }
 
-    /// Whether keeping an object has stopped paying by `now`, judged from its saved reads
-    /// alone (for an entry this policy may not hold: another process's, or one left by a
-    /// process that has ended): its time to live from its latest saved read has run out, and
-    /// a grace of one session window (or break-even time, if shorter) after it too. Saved
-    /// reads lag the true latest read by at most half that grace (see
-    /// [`CostAwarePolicy::stale_history`]), so an object still being read is never judged
-    /// outlived. A history without a finite latest read never is.
-    pub fn outlived(&self, h: &Reads, miss_cost: f64, size: u64, now: f64) -> bool {
+    /// When keeping an object stops paying, judged from its saved reads alone (for an entry
+    /// this policy may not hold: another process's, or one left by a process that has ended):
+    /// when its time to live from its latest saved read has run out, and a grace of one
+    /// session window (or break-even time, if shorter) after it too. Saved reads lag the true
+    /// latest read by at most half that grace (see [`CostAwarePolicy::stale_history`]), so an
+    /// object still being read is never past this time. Infinite for a history without a
+    /// finite latest read, and when storing costs nothing.
+    pub fn outlived_at(&self, h: &Reads, miss_cost: f64, size: u64) -> f64 {
         if !h.last.is_finite() {
-            return false;
+            return f64::INFINITY;
         }
         let a = Access {
             time: h.last,
@@ -753,7 +755,19 @@ impl CostAwarePolicy {
             miss_cost,
         };
         let grace = self.break_even(size, miss_cost).min(self.session_window);
-        now > h.last + self.ttl(&a, h.sessions, h.weight, h.first) + grace
+        let until = h.last + self.ttl(&a, h.sessions, h.weight, h.first) + grace;
+        // A damaged history (no sessions, no weight) can make that NaN: then the session
+        // window alone.
+        if until.is_nan() {
+            h.last + 2.0 * self.session_window
+        } else {
+            until
+        }
+    }
+
+    /// Whether `now` is past [`CostAwarePolicy::outlived_at`].
+    pub fn outlived(&self, h: &Reads, miss_cost: f64, size: u64, now: f64) -> bool {
+        now > self.outlived_at(h, miss_cost, size)
     }
 
     /// Whether `saved` (an object's reads as saved with its entry) lags `now_known` (what this

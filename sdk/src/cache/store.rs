@@ -19,9 +19,10 @@
 //! The key is the store's identity plus the path; blocks are named by ETag, so an object that
 //! changed on the server is never served beyond what the freshness mode allows.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -36,7 +37,7 @@ use object_store::{
 };
 
 use super::disk::{Disk, History, Meta, fnv};
-use super::policy::{Access, CostAwarePolicy};
+use super::policy::{Access, CostAwarePolicy, Ord64};
 use crate::meter::{Account, ReadCost};
 
 /// When cached entries are checked against the store.
@@ -63,6 +64,11 @@ pub struct Cache {
     pub(crate) dir: std::path::PathBuf,
     pub(crate) disk: Disk,
     pub(crate) policy: Mutex<CostAwarePolicy>,
+    /// The policy's settings without its state: judges entries from their saved reads.
+    judge: CostAwarePolicy,
+    /// Entries this process's policy let go when their time to live ran out, but whose saved
+    /// reads said another process had read them since: by when those reads run out.
+    pending: Mutex<BTreeMap<(Ord64, u64), u64>>,
     pub(crate) max_bytes: u64,
     pub(crate) block_size: u64,
     pub(crate) freshness: Freshness,
@@ -90,19 +96,23 @@ impl Cache {
             p.observe_since(origin);
             p
         };
-        // The opening sweep judges entries as this process's policy would.
-        let judge = policy();
-        let disk = Disk::open(
-            &settings.dir,
-            Some(Box::new(move |h: &History, size, now| {
-                judge.outlived(&h.reads, h.miss_cost, size, now)
-            })),
-        )?;
-        let policy = policy();
+        // The opening sweep judges entries as this process's policy would; with a medium
+        // that costs nothing, none ever outlives its worth.
+        let sweep: Option<super::disk::Outlived> =
+            (settings.medium_price_gb_month > 0.0).then(|| {
+                let judge = policy();
+                Box::new(move |h: &History, size, now| {
+                    now > judge.outlived_at(&h.reads, h.miss_cost, size)
+                }) as super::disk::Outlived
+            });
+        let disk = Disk::open(&settings.dir, sweep)?;
+        let (judge, policy) = (policy(), policy());
         Ok(Self {
             dir: settings.dir.clone(),
             disk,
             policy: Mutex::new(policy),
+            judge,
+            pending: Mutex::new(BTreeMap::new()),
             max_bytes: settings.max_bytes,
             block_size: settings.block_size.max(4096),
             freshness: settings.freshness,
@@ -210,11 +220,13 @@ impl Cache {
     }
 
     /// Runs the policy for one read; returns whether the object is (now) held and, when held,
-    /// the read history to save with its entry if it changed (a new session, or the policy's
-    /// first sight of it). An object not held for want of room keeps a changed history as its
-    /// seen reads instead. Deletes what the policy dropped. `incoming` is how many bytes of it are about to
-    /// be written (none on a hit): only those can take the folder over its bound. `known` is
-    /// the history saved by whichever process read it before.
+    /// the read history to save with its entry if the saved one is out of date (a new session,
+    /// a latest read well past the saved one, or the policy's first sight of it; see
+    /// [`CostAwarePolicy::stale_history`]). An object not held for want of room keeps such a
+    /// history as its seen reads instead. Deletes what the policy dropped, and the entries
+    /// whose time to live ran out (see [`Cache::retire`]). `incoming` is how many bytes of it
+    /// are about to be written (none on a hit): only those can take the folder over its bound.
+    /// `known` is the history saved by whichever process read it before.
     #[allow(clippy::too_many_arguments)]
     async fn admit(
         self: &Arc<Self>,
@@ -231,12 +243,12 @@ impl Cache {
         }
         let hash = fnv(key);
         let t = now();
-        let (held, changed, offered) = {
+        let (held, changed, offered, removed, expired) = {
             let mut p = self.policy();
             // Entries whose time to live has run out go now, not when the folder next fills:
             // their bytes would cost the medium's price for nothing.
             p.expire(t);
-            let expired = p.take_removed();
+            let mut expired = p.take_removed();
             if let Some(h) = known {
                 p.recall(hash, h.reads);
             }
@@ -256,15 +268,8 @@ impl Cache {
             if !held && expired.contains(&hash) {
                 removed.push(hash);
             }
-            for k in removed.into_iter().filter(|k| *k != hash || !held) {
-                self.disk.remove_hash(k);
-            }
-            // An expired entry that another process has read since (its saved reads say so)
-            // stays.
-            for k in expired.into_iter().filter(|k| *k != hash) {
-                self.disk
-                    .remove_hash_if(k, &|h, size| p.outlived(&h.reads, h.miss_cost, size, t));
-            }
+            removed.retain(|k| *k != hash || !held);
+            expired.retain(|k| *k != hash);
             let history = p.history(hash).map(|reads| History { reads, miss_cost });
             let offered = history.map_or(0.0, |h| {
                 p.worth_per_byte(&h.reads, miss_cost, size, t) * size as f64
@@ -274,8 +279,9 @@ impl Cache {
                     known.is_none_or(|k| p.stale_history(&k.reads, &h.reads, size, miss_cost))
                 })
                 .filter(|_| worth_keeping);
-            (held, changed, offered)
+            (held, changed, offered, removed, expired)
         };
+        self.retire(removed, expired, t).await;
         let refused = |changed: Option<History>| {
             // What this read adds to its counts is kept for the next process that reads it.
             if let Some(h) = changed {
@@ -315,11 +321,58 @@ impl Cache {
             .await;
             // A walk that panicked made no room: nothing of this object is kept.
             if !made.unwrap_or(false) {
-                self.policy().forget(hash, t);
+                let removed = {
+                    let mut p = self.policy();
+                    p.forget(hash, t);
+                    p.take_removed()
+                };
+                self.retire(removed, Vec::new(), t).await;
                 return refused(changed);
             }
         }
         (true, changed)
+    }
+
+    /// Deletes, off the async workers and without the policy's lock, the entries the policy
+    /// dropped (`removed`) and those whose time to live ran out (`expired`), with those whose
+    /// recheck is due. An expired entry whose saved reads say another process read it since
+    /// stays, and is checked again when those reads would have run out.
+    async fn retire(self: &Arc<Self>, removed: Vec<u64>, mut expired: Vec<u64>, now: f64) {
+        {
+            let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+            while let Some(entry) = pending.first_entry() {
+                if entry.key().0.0 > now {
+                    break;
+                }
+                expired.push(entry.remove());
+            }
+        }
+        if removed.is_empty() && expired.is_empty() {
+            return;
+        }
+        let cache = Arc::clone(self);
+        // Should that task fail, what it did not delete stays until the folder fills.
+        let _ = tokio::task::spawn_blocking(move || {
+            for k in removed {
+                cache.disk.remove_hash(k);
+            }
+            for k in expired {
+                let Some((h, size)) = cache.disk.saved_reads(k) else {
+                    continue;
+                };
+                let until = cache.judge.outlived_at(&h.reads, h.miss_cost, size);
+                if now > until {
+                    cache.disk.remove_hash(k);
+                } else if until.is_finite() {
+                    cache
+                        .pending
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .insert((Ord64(until), k), k);
+                }
+            }
+        })
+        .await;
     }
 
     fn policy(&self) -> std::sync::MutexGuard<'_, CostAwarePolicy> {
@@ -746,8 +799,8 @@ impl CachedStore {
                     meta.history,
                 )
                 .await;
-            // A new session: saved for the processes that come after (once per session, so
-            // hits inside one write nothing).
+            // A new session, or a latest read well past the saved one: saved for the
+            // processes that come after (most hits inside a session write nothing).
             if let Some(h) = history
                 && self.cache.generation(key) == generation
             {

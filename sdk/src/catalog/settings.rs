@@ -87,7 +87,7 @@ pub(crate) fn parse_duration(text: &str) -> Option<Duration> {
         .parse::<f64>()
         .ok()
         .filter(|v| *v >= 0.0)
-        .map(|v| Duration::from_secs_f64(v * scale))
+        .and_then(|v| Duration::try_from_secs_f64(v * scale).ok())
 }
 
 /// Parses `aws/us-east-1` (as in `LAKEROUTE_COMPUTE`).
@@ -250,6 +250,9 @@ mod tests {
         assert_eq!(parse_size("512 MB"), Some(512_000_000));
         assert_eq!(parse_size("12 parsecs"), None);
         assert_eq!(parse_duration("5m"), Some(Duration::from_secs(300)));
+        for too_long in ["inf", "1e30d", "NaN"] {
+            assert_eq!(parse_duration(too_long), None, "{too_long}");
+        }
         assert_eq!(
             parse_place("azure/westeurope").map(|p| p.provider),
             Some(Provider::Azure)

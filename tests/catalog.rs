@@ -434,3 +434,29 @@ fn cache_read_memory_is_a_duration_or_never() -> TestResult {
     }
     Ok(())
 }
+
+#[test]
+fn cache_medium_price_is_a_number_not_below_zero() -> TestResult {
+    for (value, price, problem) in [
+        ("0", 0.0, false),
+        ("0.023", 0.023, false),
+        ("-1", 0.08, true),
+        ("inf", 0.08, true),
+        ("cheap", 0.08, true),
+    ] {
+        let settings = format!("cache: {{max_bytes: 1GiB, medium_price: {value}}}\n");
+        let cat = TempCatalog::new(&[("lakeroute.yaml", settings.as_str())])?;
+        let (catalog, problems) = Catalog::check(cat.path())?;
+        let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        let got = catalog.cache_settings().map(|s| s.medium_price_gb_month);
+        assert_eq!(got, Some(price), "{value}");
+        assert_eq!(
+            text.iter().any(|p| p.contains(&format!(
+                "cache: medium_price \"{value}\" is not dollars per GB-month (a number, 0 or more)"
+            ))),
+            problem,
+            "{value}: {text:?}"
+        );
+    }
+    Ok(())
+}

@@ -513,12 +513,13 @@ async fn an_entry_that_outlived_its_worth_goes_when_the_folder_is_next_opened() 
 async fn a_process_deletes_what_it_held_once_no_process_has_read_it_for_its_worth() -> TestResult {
     // The medium is priced so high that keeping a 1 MiB object pays for about two seconds
     // after a read, and the grace after that is two seconds more. Two processes share the
-    // folder. The first caches `a`; three seconds later the second reads it (a hit), which
-    // renews its saved reads. Half a second on, the first reads something else: `a` has
-    // expired in its own policy, but the saved reads say another process read it since, so
-    // it stays. The first process checks it again when those reads run out: five seconds
-    // later, its next read deletes it and keeps its reads. Nobody waits for the folder to
-    // fill, nor for a process to open it.
+    // folder. The first caches `a` and `d`; three seconds later the second reads both (hits),
+    // which renews their saved reads. Half a second on, the first reads `b`: `a` and `d` have
+    // expired in its own policy, but the saved reads say another process read them since, so
+    // they stay, to be checked again when those reads run out. Five seconds later the first
+    // reads `a` again (a hit, which it holds anew) and that check comes due: `d` goes, with
+    // its reads kept, and `a`, being read, stays. Nobody waits for the folder to fill, nor for
+    // a process to open it.
     let (data, cache) = (tempfile::tempdir()?, tempfile::tempdir()?);
     let cat = far_catalog(
         data.path(),
@@ -527,31 +528,35 @@ async fn a_process_deletes_what_it_held_once_no_process_has_read_it_for_its_wort
     )?;
     let (one, two) = (cat.lake()?, cat.lake()?);
     let uri = |name: &str| format!("lake://conf/far/v1/{name}");
-    for name in ["a", "b", "c"] {
+    for name in ["a", "b", "d"] {
         one.put(&uri(name), conformance::pattern(1 << 20, 30).into())
             .await?;
     }
     let sleep = |ms| tokio::time::sleep(std::time::Duration::from_millis(ms));
-    one.get(&uri("a")).await?;
-    assert!(far_entry(cache.path(), "a")?.is_some(), "a was not cached");
+    let cached = |name: &str| far_entry(cache.path(), name).map(|e| e.is_some());
+    for name in ["a", "d"] {
+        one.get(&uri(name)).await?;
+        assert!(cached(name)?, "{name} was not cached");
+    }
     sleep(3000).await;
-    two.get(&uri("a")).await?;
-    assert_eq!(two.stats().by_dataset["conf/far/v1"].cache_hits, 1);
+    for name in ["a", "d"] {
+        two.get(&uri(name)).await?;
+    }
+    assert_eq!(two.stats().by_dataset["conf/far/v1"].cache_hits, 2);
     sleep(500).await;
     one.get(&uri("b")).await?;
     assert!(
-        far_entry(cache.path(), "a")?.is_some(),
-        "the first process deleted a, which the second read after it"
+        cached("a")? && cached("d")?,
+        "the first process deleted what the second read after it"
     );
     sleep(5000).await;
-    one.get(&uri("c")).await?;
-    assert!(
-        far_entry(cache.path(), "a")?.is_none(),
-        "a outlived its worth, yet stayed"
-    );
+    one.get(&uri("a")).await?;
+    assert!(!cached("d")?, "d outlived its worth, yet stayed");
+    assert!(cached("a")?, "a, read again, was deleted under its read");
+    assert_eq!(one.stats().by_dataset["conf/far/v1"].cache_hits, 1);
     let seen = seen_keys(cache.path())?;
     assert!(
-        seen.iter().any(|k| k.ends_with("/a")),
+        seen.iter().any(|k| k.ends_with("/d")),
         "seen reads: {seen:?}"
     );
     Ok(())

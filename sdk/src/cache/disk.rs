@@ -264,13 +264,13 @@ fn sweep_due(root: &Path) -> bool {
 /// has filled still sheds what is not worth its space (the processes that held those entries
 /// may have ended long ago); so are folders of blocks without a meta untouched for
 /// [`SWEEP_EVERY`].
-fn sweep(root: &Path, outlived: &Outlived, now: f64) -> u64 {
+fn sweep(root: &Path, outlived: Option<&Outlived>, now: f64) -> u64 {
     let mut total = 0;
     for entry in std::fs::read_dir(root).into_iter().flatten().flatten() {
         let dir = entry.path();
         let doomed = match read_meta(&dir) {
             Some(m) => match m.history {
-                Some(h) if outlived(&h, m.size, now) => {
+                Some(h) if outlived.is_some_and(|o| o(&h, m.size, now)) => {
                     save_seen(root, &m.key, &h);
                     true
                 }
@@ -351,8 +351,9 @@ fn write_atomic(path: &Path, parts: &[&[u8]]) -> std::io::Result<()> {
 
 impl Disk {
     /// Opens (creating) the folder, and starts summing the space its entries use in the
-    /// background: removing temporary files an interrupted writer left behind and, with
-    /// `outlived`, deleting the entries it judges no longer worth their space.
+    /// background: removing temporary files an interrupted writer left behind and, once an
+    /// hour, sweeping (see [`sweep`]): deleting abandoned folders and, with `outlived`, the
+    /// entries it judges no longer worth their space.
     pub(crate) fn open(dir: &Path, outlived: Option<Outlived>) -> std::io::Result<Self> {
         let root = dir.join("v1");
         std::fs::create_dir_all(&root)?;
@@ -360,9 +361,10 @@ impl Disk {
         let opening = std::thread::Builder::new()
             .name("lakeroute-cache-scan".into())
             .spawn(move || {
-                let used = match outlived.filter(|_| sweep_due(&scanned)) {
-                    Some(outlived) => sweep(&scanned, &outlived, super::store::now()),
-                    None => scan(&scanned, true),
+                let used = if sweep_due(&scanned) {
+                    sweep(&scanned, outlived.as_ref(), super::store::now())
+                } else {
+                    scan(&scanned, true)
                 };
                 prune_seen(&scanned.with_file_name("seen"), SEEN_KEEP);
                 used
@@ -455,14 +457,15 @@ impl Disk {
     }
 
     /// Saves `history` with `key`'s entry if it is still the version `etag` names: an entry
-    /// another process replaced or deleted meanwhile is left alone, never recreated.
-    pub(crate) fn save_history(&self, key: &str, etag: &str, history: History) {
+    /// another process replaced or deleted meanwhile is left alone, never recreated. True when
+    /// saved.
+    pub(crate) fn save_history(&self, key: &str, etag: &str, history: History) -> bool {
         let Some(mut meta) = self.meta(key).filter(|m| m.etag == etag) else {
-            return;
+            return false;
         };
         meta.history = Some(history);
         // Into the folder as it is: no `create_dir_all`, so a deleted entry stays deleted.
-        let _ = self.write_meta_into(&self.entry_dir(key), &meta);
+        self.write_meta_into(&self.entry_dir(key), &meta).is_ok()
     }
 
     fn seen_path(&self, key: &str) -> PathBuf {
@@ -898,6 +901,12 @@ mod tests {
         }
         let an_hour_ago = std::time::SystemTime::now() - SWEEP_EVERY - Duration::from_secs(1);
         std::fs::File::open(disk.entry_dir("lost-old"))?.set_modified(an_hour_ago)?;
+        // The first opening swept the empty folder (its writes above waited for that): the
+        // next is due once its mark is an hour old.
+        std::fs::File::options()
+            .write(true)
+            .open(dir.path().join("swept"))?
+            .set_modified(an_hour_ago)?;
         let judge = || -> Outlived { Box::new(|h: &History, _, _| h.reads.sessions < 3) };
         let swept = Disk::open(dir.path(), Some(judge()))?;
         assert_eq!(swept.used(), 3000, "e-3, e-4 and lost-new");

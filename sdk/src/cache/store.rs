@@ -67,8 +67,9 @@ pub struct Cache {
     /// The policy's settings without its state: judges entries from their saved reads.
     judge: CostAwarePolicy,
     /// Entries this process's policy let go when their time to live ran out, but whose saved
-    /// reads said another process had read them since: by when those reads run out.
-    pending: Mutex<BTreeMap<(Ord64, u64), u64>>,
+    /// reads said another process had read them since: by when those reads run out, and the
+    /// entry.
+    pending: Mutex<BTreeMap<(Ord64, u64), ()>>,
     pub(crate) max_bytes: u64,
     pub(crate) block_size: u64,
     pub(crate) freshness: Freshness,
@@ -96,8 +97,8 @@ impl Cache {
             p.observe_since(origin);
             p
         };
-        // The opening sweep judges entries as this process's policy would; with a medium
-        // that costs nothing, none ever outlives its worth.
+        // The hourly sweep judges entries as this process's policy would; with a medium that
+        // costs nothing, none ever outlives its worth (abandoned folders are still swept).
         let sweep: Option<super::disk::Outlived> =
             (settings.medium_price_gb_month > 0.0).then(|| {
                 let judge = policy();
@@ -248,7 +249,12 @@ impl Cache {
             // Entries whose time to live has run out go now, not when the folder next fills:
             // their bytes would cost the medium's price for nothing.
             p.expire(t);
-            let mut expired = p.take_removed();
+            // With this process's latest read of each: one another process read since stays.
+            let mut expired: Vec<(u64, f64)> = p
+                .take_removed()
+                .into_iter()
+                .map(|k| (k, p.history(k).map_or(f64::INFINITY, |r| r.last)))
+                .collect();
             if let Some(h) = known {
                 p.recall(hash, h.reads);
             }
@@ -265,11 +271,11 @@ impl Cache {
             // The object's own files go too when the policy dropped it and did not take it
             // back (expired, then refused room).
             let mut removed = p.take_removed();
-            if !held && expired.contains(&hash) {
+            if !held && expired.iter().any(|(k, _)| *k == hash) {
                 removed.push(hash);
             }
             removed.retain(|k| *k != hash || !held);
-            expired.retain(|k| *k != hash);
+            expired.retain(|(k, _)| *k != hash);
             let history = p.history(hash).map(|reads| History { reads, miss_cost });
             let offered = history.map_or(0.0, |h| {
                 p.worth_per_byte(&h.reads, miss_cost, size, t) * size as f64
@@ -301,15 +307,7 @@ impl Cache {
         if incoming == 0 && self.disk.counting() {
             return (true, changed);
         }
-        let used = if self.disk.counting() {
-            let cache = Arc::clone(self);
-            // Should that task fail, nothing is deleted now: the next walk counts again.
-            tokio::task::spawn_blocking(move || cache.disk.used())
-                .await
-                .unwrap_or(0)
-        } else {
-            self.disk.used()
-        };
+        let used = self.counted().await;
         if used + incoming > self.max_bytes {
             let (cache, key) = (Arc::clone(self), key.to_string());
             let made = tokio::task::spawn_blocking(move || {
@@ -333,18 +331,23 @@ impl Cache {
         (true, changed)
     }
 
-    /// Deletes, off the async workers and without the policy's lock, the entries the policy
-    /// dropped (`removed`) and those whose time to live ran out (`expired`), with those whose
-    /// recheck is due. An expired entry whose saved reads say another process read it since
-    /// stays, and is checked again when those reads would have run out.
-    async fn retire(self: &Arc<Self>, removed: Vec<u64>, mut expired: Vec<u64>, now: f64) {
+    /// Deletes, off the async workers and outside the policy's lock, the entries the policy
+    /// dropped (`removed`) and those whose time to live ran out (`expired`, with this
+    /// process's latest read of each), with those whose recheck is due. An expired entry whose
+    /// saved reads say another process read it after this one did stays, and is checked again
+    /// when those reads run out (see [`CostAwarePolicy::outlived_at`]). An entry the policy
+    /// holds again by the time its turn comes (read again meanwhile) stays. The read that
+    /// found them waits for the deletions, so what it reports and writes follows them.
+    async fn retire(self: &Arc<Self>, removed: Vec<u64>, mut expired: Vec<(u64, f64)>, now: f64) {
         {
             let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
             while let Some(entry) = pending.first_entry() {
                 if entry.key().0.0 > now {
                     break;
                 }
-                expired.push(entry.remove());
+                // Due: judged by its saved reads alone.
+                let ((_, k), ()) = entry.remove_entry();
+                expired.push((k, f64::NEG_INFINITY));
             }
         }
         if removed.is_empty() && expired.is_empty() {
@@ -353,26 +356,49 @@ impl Cache {
         let cache = Arc::clone(self);
         // Should that task fail, what it did not delete stays until the folder fills.
         let _ = tokio::task::spawn_blocking(move || {
+            let held = |k: u64| cache.policy().holds(k);
             for k in removed {
-                cache.disk.remove_hash(k);
+                if !held(k) {
+                    cache.disk.remove_hash(k);
+                }
             }
-            for k in expired {
+            for (k, mine) in expired {
+                if held(k) {
+                    continue;
+                }
                 let Some((h, size)) = cache.disk.saved_reads(k) else {
                     continue;
                 };
-                let until = cache.judge.outlived_at(&h.reads, h.miss_cost, size);
-                if now > until {
+                let until = if h.reads.last <= mine {
+                    now
+                } else {
+                    cache.judge.outlived_at(&h.reads, h.miss_cost, size)
+                };
+                if now >= until {
                     cache.disk.remove_hash(k);
                 } else if until.is_finite() {
                     cache
                         .pending
                         .lock()
                         .unwrap_or_else(PoisonError::into_inner)
-                        .insert((Ord64(until), k), k);
+                        .insert((Ord64(until), k), ());
                 }
             }
         })
         .await;
+    }
+
+    /// The space the folder's entries use ([`Disk::used`]), waiting for the count begun when
+    /// the folder was opened, if it still runs, off the async workers.
+    async fn counted(self: &Arc<Self>) -> u64 {
+        if !self.disk.counting() {
+            return self.disk.used();
+        }
+        let cache = Arc::clone(self);
+        // Should that task fail, nothing is deleted now: the next walk counts again.
+        tokio::task::spawn_blocking(move || cache.disk.used())
+            .await
+            .unwrap_or(0)
     }
 
     fn policy(&self) -> std::sync::MutexGuard<'_, CostAwarePolicy> {
@@ -803,8 +829,8 @@ impl CachedStore {
             // processes that come after (most hits inside a session write nothing).
             if let Some(h) = history
                 && self.cache.generation(key) == generation
+                && self.cache.disk.save_history(key, &meta.etag, h)
             {
-                self.cache.disk.save_history(key, &meta.etag, h);
                 self.cache.disk.drop_seen(key);
             }
             held
@@ -815,6 +841,9 @@ impl CachedStore {
         // and not when the object was written through the cache meanwhile.
         let unchanged = self.cache.generation(key) == generation;
         if let (true, true, Some((fetch, bytes))) = (held, unchanged, fetched) {
+            // A long hit's later windows come here without the policy's wait for the count
+            // begun when the folder was opened: the writes must not wait on the async workers.
+            self.cache.counted().await;
             self.store_blocks(key, meta, &fetch, &bytes);
         }
         let out = Bytes::from(buf)

@@ -180,13 +180,19 @@ pub(crate) fn read_cache(
     };
     let medium_price_gb_month = match r.string(node, "medium_price", "cache") {
         None => 0.08,
-        Some((v, mark)) => v.parse().unwrap_or_else(|_| {
-            r.problem(
-                mark,
-                format!("cache: medium_price {v:?} is not dollars per GB-month"),
-            );
-            0.08
-        }),
+        Some((v, mark)) => v
+            .parse()
+            .ok()
+            .filter(|p: &f64| p.is_finite() && *p >= 0.0)
+            .unwrap_or_else(|| {
+                r.problem(
+                    mark,
+                    format!(
+                        "cache: medium_price {v:?} is not dollars per GB-month (a number, 0 or more)"
+                    ),
+                );
+                0.08
+            }),
     };
     let default_memory = Duration::from_secs_f64(crate::cache::policy::MEMORY);
     let read_memory = match r.string(node, "read_memory", "cache") {

@@ -346,6 +346,83 @@ fn stats_add_up_what_every_process_read_through_the_cache() -> TestResult {
     Ok(())
 }
 
+#[test]
+fn cache_prune_deletes_what_outlived_its_worth_and_clear_everything() -> TestResult {
+    // Two objects from AWS cached on Azure. One's saved reads (and the folder's origin) are
+    // aged 60 days: `cache prune` deletes it and keeps the other; `cache clear` deletes the
+    // rest. Both keep the read counts, and a read after them fetches again.
+    let dir = tempfile::tempdir()?;
+    catalog(dir.path())?;
+    let settings = dir.path().join("lakeroute.yaml");
+    let text = std::fs::read_to_string(&settings)?;
+    std::fs::write(
+        &settings,
+        format!(
+            "compute: {{provider: azure, region: westeurope}}\ncache: {{dir: cache, max_bytes: 64MiB}}\n{text}"
+        ),
+    )?;
+    let c = Some(dir.path());
+    let local = dir.path().join("f.bin");
+    std::fs::write(&local, vec![5u8; 300_000])?;
+    for name in ["old", "new"] {
+        let uri = format!("lake://finance/customer/v1/{name}.bin");
+        let out = lakeroute(c, &["put", local.to_str().ok_or("path")?, &uri])?;
+        assert!(out.status.success(), "{}", text_of(&out.stderr));
+        assert_eq!(lakeroute(c, &["cat", &uri])?.stdout.len(), 300_000);
+    }
+    let cache = dir.path().join("cache");
+    let days_60 = 60.0 * 86_400.0;
+    for entry in std::fs::read_dir(cache.join("v1"))? {
+        let meta = entry?.path().join("meta.json");
+        let mut m: serde_json::Value = serde_json::from_slice(&std::fs::read(&meta)?)?;
+        if m["key"].as_str().is_some_and(|k| k.ends_with("/old.bin")) {
+            for field in ["first", "last"] {
+                let t = m["history"][field].as_f64().ok_or("no saved reads")?;
+                m["history"][field] = (t - days_60).into();
+            }
+            std::fs::write(&meta, m.to_string())?;
+        }
+    }
+    let origin: f64 = std::fs::read_to_string(cache.join("origin"))?
+        .trim()
+        .parse()?;
+    std::fs::write(cache.join("origin"), (origin - days_60).to_string())?;
+
+    let json = |args: &[&str]| -> Result<serde_json::Value, Box<dyn std::error::Error>> {
+        let out = lakeroute(c, &[&["--output", "json", "cache"], args].concat())?;
+        assert!(out.status.success(), "{}", text_of(&out.stderr));
+        Ok(serde_json::from_slice(&out.stdout)?)
+    };
+    let v = json(&["prune"])?;
+    assert_eq!(
+        v["pruned"],
+        serde_json::json!({"entries": 1, "bytes": 300_000}),
+        "{v}"
+    );
+    assert_eq!(
+        (&v["entries"], &v["bytes"]),
+        (&1.into(), &300_000.into()),
+        "{v}"
+    );
+    let v = json(&["prune"])?;
+    assert_eq!(v["pruned"]["entries"], 0, "nothing more to prune: {v}");
+    let out = lakeroute(c, &["cache", "clear"])?;
+    let said = text_of(&out.stdout);
+    assert!(
+        said.starts_with("cleared 1 entries (300000 bytes)\n")
+            && said.contains("0 object(s), 0 of"),
+        "{said}"
+    );
+    assert_eq!(
+        std::fs::read_dir(cache.join("seen"))?.count(),
+        2,
+        "read counts kept"
+    );
+    let out = lakeroute(c, &["cat", "lake://finance/customer/v1/new.bin"])?;
+    assert_eq!(out.stdout.len(), 300_000);
+    Ok(())
+}
+
 fn text_of(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }

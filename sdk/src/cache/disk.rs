@@ -241,7 +241,10 @@ fn save_seen(root: &Path, key: &str, history: &History) {
 
 /// Judges whether keeping an entry has stopped paying: its saved reads, its size and the
 /// time now (seconds since the Unix epoch); see [`super::policy::CostAwarePolicy::outlived`].
-pub(crate) type Outlived = Box<dyn Fn(&History, u64, f64) -> bool + Send>;
+pub(crate) type Judge<'a> = dyn Fn(&History, u64, f64) -> bool + Send + 'a;
+
+/// A [`Judge`] the opening count's thread owns.
+pub(crate) type Outlived = Box<Judge<'static>>;
 
 /// How often the folder is swept of entries that outlived their worth: the process that opens
 /// it this long after the last sweep sweeps it (reading every entry's meta, which costs about
@@ -264,8 +267,13 @@ fn sweep_due(root: &Path) -> bool {
 /// has filled still sheds what is not worth its space (the processes that held those entries
 /// may have ended long ago); so are folders of blocks without a meta untouched for
 /// [`SWEEP_EVERY`].
-fn sweep(root: &Path, outlived: Option<&Outlived>, now: f64) -> u64 {
-    let mut total = 0;
+fn sweep(
+    root: &Path,
+    outlived: Option<&Judge<'_>>,
+    now: f64,
+    remove: &dyn Fn(&Path) -> Option<u64>,
+) -> Swept {
+    let mut swept = Swept::default();
     for entry in std::fs::read_dir(root).into_iter().flatten().flatten() {
         let dir = entry.path();
         let doomed = match read_meta(&dir) {
@@ -285,13 +293,34 @@ fn sweep(root: &Path, outlived: Option<&Outlived>, now: f64) -> u64 {
                 .and_then(|t| t.elapsed().ok())
                 .is_some_and(|age| age >= SWEEP_EVERY),
         };
-        if doomed && std::fs::remove_dir_all(&dir).is_ok() {
+        if doomed && let Some(freed) = remove(&dir) {
+            swept.deleted += 1;
+            swept.freed += freed;
             continue;
         }
-        total += dir_bytes(&dir, true);
+        swept.kept += dir_bytes(&dir, true);
     }
     let _ = write_atomic(&root.with_file_name("swept"), &[]);
-    total
+    swept
+}
+
+/// What a [`sweep`] (or a clearing) did: bytes of the entries it kept, and how many entries
+/// it deleted holding how many bytes.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Swept {
+    /// Bytes of objects in the entries left.
+    pub kept: u64,
+    /// Entries deleted.
+    pub deleted: u64,
+    /// Bytes of objects they held.
+    pub freed: u64,
+}
+
+/// Deletes the entry folder `dir` whole, as the opening sweep does (nothing counted yet):
+/// the bytes it held, or `None` if it could not.
+fn remove_uncounted(dir: &Path) -> Option<u64> {
+    let bytes = dir_bytes(dir, false);
+    std::fs::remove_dir_all(dir).ok().map(|()| bytes)
 }
 
 /// When the cache folder `dir` began to count reads (seconds since the Unix epoch): recorded
@@ -362,7 +391,8 @@ impl Disk {
             .name("lakeroute-cache-scan".into())
             .spawn(move || {
                 let used = if sweep_due(&scanned) {
-                    sweep(&scanned, outlived.as_ref(), super::store::now())
+                    let now = super::store::now();
+                    sweep(&scanned, outlived.as_deref(), now, &remove_uncounted).kept
                 } else {
                     scan(&scanned, true)
                 };
@@ -611,7 +641,7 @@ impl Disk {
     /// other files. Only the blocks this call deleted are taken off the space used, so two
     /// deleting one entry at once (this process's policy and its walk, or two processes)
     /// take off its bytes once.
-    fn remove_dir(&self, dir: &Path) {
+    fn remove_dir(&self, dir: &Path) -> u64 {
         self.settle();
         let _ = std::fs::remove_file(dir.join("meta.json"));
         let mut freed = 0;
@@ -623,6 +653,34 @@ impl Disk {
         }
         let _ = std::fs::remove_dir(dir);
         self.uncount(freed);
+        freed
+    }
+
+    /// Sweeps the folder now, whatever the last sweep's time (see [`sweep`]): deletes the
+    /// entries `outlived` judges no longer worth their space (keeping their reads as seen
+    /// reads) and folders of blocks without a meta untouched for an hour.
+    pub(crate) fn prune(&self, outlived: &Judge<'_>) -> Swept {
+        self.settle();
+        let remove = |dir: &Path| Some(self.remove_dir(dir));
+        sweep(&self.root, Some(outlived), super::store::now(), &remove)
+    }
+
+    /// Deletes every entry, keeping their reads as seen reads.
+    pub(crate) fn clear(&self) -> Swept {
+        self.settle();
+        let mut swept = Swept::default();
+        for entry in std::fs::read_dir(&self.root)
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let dir = entry.path();
+            swept.freed += self.retire(&dir, read_meta(&dir));
+            swept.deleted += 1;
+        }
+        // What other threads of this process wrote meanwhile.
+        swept.kept = self.used.load(Ordering::Relaxed);
+        swept
     }
 
     /// Takes `bytes` off the space used, which other processes' deletions may already have
@@ -648,12 +706,13 @@ impl Disk {
         Some((meta.history?, meta.size))
     }
 
-    /// Deletes the entry in `dir`, first saving the reads in its `meta` as seen reads.
-    fn retire(&self, dir: &Path, meta: Option<Meta>) {
+    /// Deletes the entry in `dir`, first saving the reads in its `meta` as seen reads; the
+    /// bytes it held.
+    fn retire(&self, dir: &Path, meta: Option<Meta>) -> u64 {
         if let Some((key, history)) = meta.and_then(|m| Some((m.key, m.history?))) {
             self.save_seen(&key, &history);
         }
-        self.remove_dir(dir);
+        self.remove_dir(dir)
     }
 
     /// The entries on disk, most worth keeping first: by `value` of their meta (entries without

@@ -4,4 +4,5 @@ mod disk;
 pub mod policy;
 mod store;
 
+pub use disk::Swept;
 pub use store::{Cache, CacheStatus, CachedStore, Freshness};

@@ -685,6 +685,14 @@ impl CostAwarePolicy {
         self.drop_entry(key, at);
     }
 
+    /// Drops every entry (the cache was cleared); what is known of the objects' reads stays.
+    pub fn forget_all(&mut self, at: f64) {
+        let keys: Vec<u64> = self.store.entries.keys().copied().collect();
+        for key in keys {
+            self.drop_entry(key, at);
+        }
+    }
+
     /// Counts observation from `time` (seconds), if that is earlier than what the policy has:
     /// a cache folder shared by many processes counts from its creation, so each process
     /// rates objects over the same span.

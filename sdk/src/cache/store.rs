@@ -146,6 +146,28 @@ impl Cache {
         self.disk.summary()
     }
 
+    /// Deletes now, whatever the time of the last sweep, the entries whose saved read counts
+    /// say keeping them has stopped paying (their time to live, and a grace after it, have
+    /// run out; their counts are kept for their return), and folders of blocks left without a
+    /// meta for an hour: what each process opening the folder does at most once an hour.
+    /// Safe while other processes use the folder: what they were reading is fetched again.
+    pub fn prune(&self) -> super::Swept {
+        self.disk
+            .prune(&|h: &History, size, now| self.judge.outlived(&h.reads, h.miss_cost, size, now))
+    }
+
+    /// Deletes every entry in the folder, keeping their read counts (a few hundred bytes
+    /// each) so the objects are valued as before when they return. Safe while other
+    /// processes use the folder: what they were reading is fetched again.
+    pub fn clear(&self) -> super::Swept {
+        {
+            let mut p = self.policy();
+            p.forget_all(now());
+            p.take_removed();
+        }
+        self.disk.clear()
+    }
+
     /// The cache folder.
     pub fn dir(&self) -> &std::path::Path {
         &self.dir

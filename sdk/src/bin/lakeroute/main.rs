@@ -185,6 +185,11 @@ enum AuthCommand {
 enum CacheCommand {
     /// The cache folder: entries, bytes, bound, and what it saved.
     Stats,
+    /// Delete now the entries no longer worth their space (their time to live has run out),
+    /// as a process opening the folder does once an hour; safe while others use it.
+    Prune,
+    /// Delete every entry (their read counts are kept); safe while others use the folder.
+    Clear,
 }
 
 #[derive(Subcommand, Debug)]
@@ -361,27 +366,30 @@ async fn run(cli: Cli, out: &Output) -> Result<ExitCode> {
             Some(cache) => out.stats(&cache.saved_accounting(), Some(cache.dir())),
             None => out.stats(&lake.stats(), None),
         },
-        Command::Cache {
-            command: CacheCommand::Stats,
-        } => match lake.cache() {
-            Some(cache) => {
-                let (entries, bytes) = cache.summary();
-                out.cache(
-                    cache.dir(),
-                    entries,
-                    bytes,
-                    cache.max_bytes(),
-                    &cache.saved_accounting(),
-                );
-            }
-            None => {
-                return Err(Error::InvalidJob {
-                    job: "cache stats".into(),
-                    reason: "the catalog enables no cache; add a cache: section to lakeroute.yaml"
-                        .into(),
-                });
-            }
-        },
+        Command::Cache { command } => {
+            let name = match command {
+                CacheCommand::Stats => "cache stats",
+                CacheCommand::Prune => "cache prune",
+                CacheCommand::Clear => "cache clear",
+            };
+            let cache = lake.cache().ok_or_else(|| Error::InvalidJob {
+                job: name.into(),
+                reason: "the catalog enables no cache; add a cache: section to lakeroute.yaml"
+                    .into(),
+            })?;
+            let swept = match command {
+                CacheCommand::Prune => Some(("pruned", cache.prune())),
+                CacheCommand::Clear => Some(("cleared", cache.clear())),
+                CacheCommand::Stats => None,
+            };
+            let (entries, bytes) = cache.summary();
+            out.cache(
+                cache.dir(),
+                (entries, bytes, cache.max_bytes()),
+                &cache.saved_accounting(),
+                swept,
+            );
+        }
         Command::Catalog {
             command: CatalogCommand::List,
         } => out.catalog(lake.catalog()),

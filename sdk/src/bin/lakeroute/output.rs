@@ -315,23 +315,31 @@ impl Output {
         }
     }
 
+    /// The cache folder (entries, bytes of objects, bound) and what it saved; first, what
+    /// `cache prune` or `cache clear` deleted, if that ran.
     pub(crate) fn cache(
         &self,
         dir: &Path,
-        entries: u64,
-        bytes: u64,
-        max: u64,
+        (entries, bytes, max): (u64, u64, u64),
         saved: &lakeroute::meter::Stats,
+        swept: Option<(&str, lakeroute::cache::Swept)>,
     ) {
         if self.json {
-            self.print_json(&json!({
+            let mut doc = json!({
                 "dir": dir.display().to_string(),
                 "entries": entries,
                 "bytes": bytes,
                 "max_bytes": max,
                 "saved": saved.total.to_json(),
-            }));
+            });
+            if let Some((what, s)) = swept {
+                doc[what] = json!({"entries": s.deleted, "bytes": s.freed});
+            }
+            self.print_json(&doc);
             return;
+        }
+        if let Some((what, s)) = swept {
+            println!("{what} {} entries ({} bytes)", s.deleted, s.freed);
         }
         println!(
             "cache {}: {entries} object(s), {bytes} of {max} bytes",

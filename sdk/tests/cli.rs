@@ -279,11 +279,11 @@ fn physical_and_local_paths_mix() -> TestResult {
     Ok(())
 }
 
-#[test]
-fn stats_add_up_what_every_process_read_through_the_cache() -> TestResult {
-    let dir = tempfile::tempdir()?;
-    catalog(dir.path())?;
-    let settings = dir.path().join("lakeroute.yaml");
+/// [`catalog`] computing on Azure with a cache in `cache/`, and a local file of 300,000
+/// bytes to put into it: its path.
+fn cached_catalog(dir: &Path) -> std::io::Result<std::path::PathBuf> {
+    catalog(dir)?;
+    let settings = dir.join("lakeroute.yaml");
     let text = std::fs::read_to_string(&settings)?;
     std::fs::write(
         &settings,
@@ -291,9 +291,16 @@ fn stats_add_up_what_every_process_read_through_the_cache() -> TestResult {
             "compute: {{provider: azure, region: westeurope}}\ncache: {{dir: cache, max_bytes: 64MiB}}\n{text}"
         ),
     )?;
-    let c = Some(dir.path());
-    let local = dir.path().join("f.bin");
+    let local = dir.join("f.bin");
     std::fs::write(&local, vec![5u8; 300_000])?;
+    Ok(local)
+}
+
+#[test]
+fn stats_add_up_what_every_process_read_through_the_cache() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let local = cached_catalog(dir.path())?;
+    let c = Some(dir.path());
     lakeroute(
         c,
         &[
@@ -352,18 +359,8 @@ fn cache_prune_deletes_what_outlived_its_worth_and_clear_everything() -> TestRes
     // aged 60 days: `cache prune` deletes it and keeps the other; `cache clear` deletes the
     // rest. Both keep the read counts, and a read after them fetches again.
     let dir = tempfile::tempdir()?;
-    catalog(dir.path())?;
-    let settings = dir.path().join("lakeroute.yaml");
-    let text = std::fs::read_to_string(&settings)?;
-    std::fs::write(
-        &settings,
-        format!(
-            "compute: {{provider: azure, region: westeurope}}\ncache: {{dir: cache, max_bytes: 64MiB}}\n{text}"
-        ),
-    )?;
+    let local = cached_catalog(dir.path())?;
     let c = Some(dir.path());
-    let local = dir.path().join("f.bin");
-    std::fs::write(&local, vec![5u8; 300_000])?;
     for name in ["old", "new"] {
         let uri = format!("lake://finance/customer/v1/{name}.bin");
         let out = lakeroute(c, &["put", local.to_str().ok_or("path")?, &uri])?;

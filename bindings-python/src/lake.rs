@@ -41,6 +41,11 @@ pub(crate) fn block_on<T: Send + 'static, E: Send + 'static>(
     }
 }
 
+/// What a cache prune or clear deleted, for Python.
+fn swept(s: lakeroute::cache::Swept) -> Json {
+    Json(json!({"entries": s.deleted, "bytes": s.freed}))
+}
+
 fn run<T: Send + 'static>(
     py: Python<'_>,
     fut: impl Future<Output = lakeroute::Result<T>> + Send + 'static,
@@ -193,6 +198,34 @@ impl PyLake {
     /// requests, bytes from stores and from the cache, hits, misses, dollars spent and avoided.
     fn stats(&self) -> Json {
         Json(self.lake.stats().to_json())
+    }
+
+    /// The cache folder, if the catalog has one: `{"dir", "entries", "bytes", "max_bytes"}`
+    /// (`bytes`: of objects, checksums aside); `None` without a cache.
+    fn cache_info(&self, py: Python<'_>) -> Option<Json> {
+        let cache = self.lake.cache()?;
+        let (entries, bytes) = py.detach(|| cache.summary());
+        Some(Json(json!({
+            "dir": cache.dir().display().to_string(),
+            "entries": entries,
+            "bytes": bytes,
+            "max_bytes": cache.max_bytes(),
+        })))
+    }
+
+    /// Deletes now the cache entries whose time to live has run out (what a process opening
+    /// the folder does at most once an hour): `{"entries", "bytes"}` deleted; `None` without
+    /// a cache. Safe while other processes use the folder.
+    fn cache_prune(&self, py: Python<'_>) -> Option<Json> {
+        let cache = self.lake.cache()?;
+        Some(swept(py.detach(|| cache.prune())))
+    }
+
+    /// Deletes every cache entry, keeping their read counts: `{"entries", "bytes"}` deleted;
+    /// `None` without a cache. Safe while other processes use the folder.
+    fn cache_clear(&self, py: Python<'_>) -> Option<Json> {
+        let cache = self.lake.cache()?;
+        Some(swept(py.detach(|| cache.clear())))
     }
 
     /// A streaming writer for `uri` (used by `open(uri, "wb")`).

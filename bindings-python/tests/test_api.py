@@ -301,6 +301,28 @@ def test_stats_per_dataset_and_profile_with_the_cache(server_catalog, tmp_path) 
     assert stats["total"] == ds
 
 
+def test_cache_info_prune_and_clear(server_catalog, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    assert lakeroute.Lake(server_catalog).cache_clear() is None, "no cache: nothing to clear"
+    settings = server_catalog / "lakeroute.yaml"
+    settings.write_text(
+        f"compute: {{provider: azure, region: westeurope}}\ncache: {{dir: {tmp_path / 'cache'}, max_bytes: 64MiB}}\n"
+        + settings.read_text()
+    )
+    lake = lakeroute.Lake(server_catalog)
+    data = os.urandom(300_000)
+    lake.put("lake://t/s3/v1/kept.bin", data)
+    assert bytes(lake.get("lake://t/s3/v1/kept.bin")) == data
+    info = lake.cache_info()
+    assert info is not None and (info["entries"], info["bytes"]) == (1, 300_000), info
+    assert info["max_bytes"] == 64 << 20 and info["dir"] == str(tmp_path / "cache")
+    # Read a moment ago: worth keeping for weeks, so a prune deletes nothing.
+    assert lake.cache_prune() == {"entries": 0, "bytes": 0}
+    assert lake.cache_clear() == {"entries": 1, "bytes": 300_000}
+    assert lake.cache_info() == {**info, "entries": 0, "bytes": 0}
+    assert bytes(lake.get("lake://t/s3/v1/kept.bin")) == data
+    assert lake.stats()["by_dataset"]["t/s3/v1"]["cache_misses"] == 2
+
+
 def test_resolve_partitions_and_plan(local_catalog, tmp_path) -> None:  # type: ignore[no-untyped-def]
     lake = lakeroute.Lake(local_catalog)
     assert lake.resolve("lake://t/data/v1/x").startswith("file://") and lake.resolve("lake://t/data/v1/x").endswith("/data/data/x")

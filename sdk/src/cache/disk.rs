@@ -66,7 +66,9 @@ pub(crate) struct Disk {
     /// until something needs the figure (a command that only resolves or lists does not wait
     /// for a walk of a large folder), with the id of the process that started it: a child
     /// forked meanwhile has no such thread to wait for, and counts for itself.
-    opening: Mutex<Option<(u32, std::thread::JoinHandle<u64>)>>,
+    opening: Mutex<Option<(u32, std::thread::JoinHandle<Swept>)>>,
+    /// What that count deleted, if it swept the folder, until a prune or clear reports it.
+    swept_at_opening: Mutex<Swept>,
     /// Saved reads this process wrote: every [`SEEN_KEEP`] / 100 of them, the saved reads are
     /// pruned (as they are when the folder is opened).
     seen_saves: AtomicU64,
@@ -390,14 +392,17 @@ impl Disk {
         let opening = std::thread::Builder::new()
             .name("lakeroute-cache-scan".into())
             .spawn(move || {
-                let used = if sweep_due(&scanned) {
+                let swept = if sweep_due(&scanned) {
                     let now = super::store::now();
-                    sweep(&scanned, outlived.as_deref(), now, &remove_uncounted).kept
+                    sweep(&scanned, outlived.as_deref(), now, &remove_uncounted)
                 } else {
-                    scan(&scanned, true)
+                    Swept {
+                        kept: scan(&scanned, true),
+                        ..Swept::default()
+                    }
                 };
                 prune_seen(&scanned.with_file_name("seen"), SEEN_KEEP);
-                used
+                swept
             })
             .ok()
             .map(|handle| (std::process::id(), handle));
@@ -412,6 +417,7 @@ impl Disk {
             used: AtomicU64::new(used),
             walk: Mutex::new(None),
             opening: Mutex::new(opening),
+            swept_at_opening: Mutex::new(Swept::default()),
             seen_saves: AtomicU64::new(0),
         })
     }
@@ -422,14 +428,23 @@ impl Disk {
     fn settle(&self) {
         let mut opening = self.opening.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some((pid, counting)) = opening.take() {
-            let total = if pid == std::process::id() {
+            let swept = if pid == std::process::id() {
                 // A count that panicked adds nothing; the next walk of a full folder recounts.
-                counting.join().unwrap_or(0)
+                counting.join().unwrap_or_default()
             } else {
                 // Forked while the count ran: the thread stayed with the parent.
-                scan(&self.root, false)
+                Swept {
+                    kept: scan(&self.root, false),
+                    ..Swept::default()
+                }
             };
-            self.used.fetch_add(total, Ordering::Relaxed);
+            self.used.fetch_add(swept.kept, Ordering::Relaxed);
+            let mut reported = self
+                .swept_at_opening
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            reported.deleted += swept.deleted;
+            reported.freed += swept.freed;
         }
     }
 
@@ -658,14 +673,20 @@ impl Disk {
 
     /// Sweeps the folder now, whatever the last sweep's time (see [`sweep`]): deletes the
     /// entries `outlived` judges no longer worth their space (keeping their reads as seen
-    /// reads) and folders of blocks without a meta untouched for an hour.
+    /// reads) and folders of blocks without a meta untouched for an hour. What the sweep at
+    /// opening deleted, if this process's opening swept and nothing reported it yet, is
+    /// counted in.
     pub(crate) fn prune(&self, outlived: &Judge<'_>) -> Swept {
         self.settle();
         let remove = |dir: &Path| Some(self.remove_dir(dir));
-        sweep(&self.root, Some(outlived), super::store::now(), &remove)
+        let swept = sweep(&self.root, Some(outlived), super::store::now(), &remove);
+        self.forget_walk();
+        self.with_opening_sweep(swept)
     }
 
-    /// Deletes every entry, keeping their reads as seen reads.
+    /// Deletes every entry, keeping their reads as seen reads (as eviction does: the newest
+    /// [`SEEN_KEEP`] at most). What the sweep at opening deleted is counted in, as for
+    /// [`Self::prune`].
     pub(crate) fn clear(&self) -> Swept {
         self.settle();
         let mut swept = Swept::default();
@@ -676,11 +697,32 @@ impl Disk {
         {
             let dir = entry.path();
             swept.freed += self.retire(&dir, read_meta(&dir));
-            swept.deleted += 1;
+            // Not counted: gone already (another process), or written to meanwhile.
+            swept.deleted += u64::from(!dir.exists());
         }
-        // What other threads of this process wrote meanwhile.
-        swept.kept = self.used.load(Ordering::Relaxed);
-        swept
+        self.forget_walk();
+        swept.kept = self.rescan();
+        self.with_opening_sweep(swept)
+    }
+
+    /// Forgets the last walk of the folder: its candidates are gone.
+    fn forget_walk(&self) {
+        *self.walk.lock().unwrap_or_else(PoisonError::into_inner) = None;
+    }
+
+    /// `swept` plus what the sweep at opening deleted, which it reports once.
+    fn with_opening_sweep(&self, swept: Swept) -> Swept {
+        let at_opening = std::mem::take(
+            &mut *self
+                .swept_at_opening
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        Swept {
+            kept: swept.kept,
+            deleted: swept.deleted + at_opening.deleted,
+            freed: swept.freed + at_opening.freed,
+        }
     }
 
     /// Takes `bytes` off the space used, which other processes' deletions may already have
@@ -1188,7 +1230,7 @@ mod tests {
         let (hold, held) = std::sync::mpsc::channel::<()>();
         let never = std::thread::spawn(move || {
             let _ = held.recv();
-            0
+            Swept::default()
         });
         *disk.opening.lock().unwrap_or_else(PoisonError::into_inner) =
             Some((std::process::id().wrapping_add(1), never));

@@ -160,12 +160,16 @@ impl Cache {
     /// each) so the objects are valued as before when they return. Safe while other
     /// processes use the folder: what they were reading is fetched again.
     pub fn clear(&self) -> super::Swept {
-        {
+        let forget_all = || {
             let mut p = self.policy();
             p.forget_all(now());
             p.take_removed();
-        }
-        self.disk.clear()
+        };
+        forget_all();
+        let swept = self.disk.clear();
+        // Reads meanwhile may have held entries again whose files the clearing then deleted.
+        forget_all();
+        swept
     }
 
     /// The cache folder.

@@ -185,8 +185,9 @@ enum AuthCommand {
 enum CacheCommand {
     /// The cache folder: entries, bytes, bound, and what it saved.
     Stats,
-    /// Delete now the entries no longer worth their space (their time to live has run out),
-    /// as a process opening the folder does once an hour; safe while others use it.
+    /// Delete now the entries no longer worth their space (their time to live, and a grace
+    /// after it, have run out) and folders left without a meta for an hour, as a process
+    /// opening the folder does once an hour; safe while others use it.
     Prune,
     /// Delete every entry (their read counts are kept); safe while others use the folder.
     Clear,

@@ -339,7 +339,8 @@ impl Output {
             return;
         }
         if let Some((what, s)) = swept {
-            println!("{what} {} entries ({} bytes)", s.deleted, s.freed);
+            let entries = if s.deleted == 1 { "entry" } else { "entries" };
+            println!("{what} {} {entries} ({} bytes)", s.deleted, s.freed);
         }
         println!(
             "cache {}: {entries} object(s), {bytes} of {max} bytes",

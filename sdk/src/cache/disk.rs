@@ -269,15 +269,23 @@ fn sweep_due(root: &Path) -> bool {
 /// has filled still sheds what is not worth its space (the processes that held those entries
 /// may have ended long ago); so are folders of blocks without a meta untouched for
 /// [`SWEEP_EVERY`].
+///
+/// At most `limit` entries are deleted; a sweep that reaches it counts the rest and does not
+/// mark the folder swept, so the next opening goes on.
 fn sweep(
     root: &Path,
     outlived: Option<&Judge<'_>>,
     now: f64,
     remove: &dyn Fn(&Path) -> Option<u64>,
+    limit: u64,
 ) -> Swept {
     let mut swept = Swept::default();
     for entry in std::fs::read_dir(root).into_iter().flatten().flatten() {
         let dir = entry.path();
+        if swept.deleted >= limit {
+            swept.kept += dir_bytes(&dir, true);
+            continue;
+        }
         let doomed = match read_meta(&dir) {
             Some(m) => match m.history {
                 Some(h) if outlived.is_some_and(|o| o(&h, m.size, now)) => {
@@ -302,9 +310,17 @@ fn sweep(
         }
         swept.kept += dir_bytes(&dir, true);
     }
-    let _ = write_atomic(&root.with_file_name("swept"), &[]);
+    if swept.deleted < limit {
+        let _ = write_atomic(&root.with_file_name("swept"), &[]);
+    }
     swept
 }
+
+/// Entries the sweep at opening deletes at most: deleting one takes about half a millisecond
+/// (its meta read, its reads saved, its files removed), and the process's first miss waits for
+/// that sweep, so a folder idle for months sheds its outlived entries over several openings
+/// instead of making one of them wait for seconds.
+const SWEEP_DELETES: u64 = 1_000;
 
 /// What a [`sweep`] (or a clearing) did: bytes of the entries it kept, and how many entries
 /// it deleted holding how many bytes.
@@ -394,7 +410,8 @@ impl Disk {
             .spawn(move || {
                 let swept = if sweep_due(&scanned) {
                     let now = super::store::now();
-                    sweep(&scanned, outlived.as_deref(), now, &remove_uncounted)
+                    let judge = outlived.as_deref();
+                    sweep(&scanned, judge, now, &remove_uncounted, SWEEP_DELETES)
                 } else {
                     Swept {
                         kept: scan(&scanned, true),
@@ -679,7 +696,8 @@ impl Disk {
     pub(crate) fn prune(&self, outlived: &Judge<'_>) -> Swept {
         self.settle();
         let remove = |dir: &Path| Some(self.remove_dir(dir));
-        let swept = sweep(&self.root, Some(outlived), super::store::now(), &remove);
+        let now = super::store::now();
+        let swept = sweep(&self.root, Some(outlived), now, &remove, u64::MAX);
         self.forget_walk();
         self.with_opening_sweep(swept)
     }
@@ -1023,6 +1041,26 @@ mod tests {
             "not due again"
         );
         assert!(exists("e-1"));
+        Ok(())
+    }
+
+    #[test]
+    fn a_sweep_that_reaches_its_limit_leaves_the_rest_to_the_next() -> std::io::Result<()> {
+        // Three outlived entries, a limit of two: two go, the third is counted, and the folder
+        // is not marked swept; the next sweep deletes the third and marks it.
+        let dir = tempfile::tempdir()?;
+        let disk = Disk::open(dir.path(), None)?;
+        for i in 1..=3 {
+            entry(&disk, &format!("e-{i}"), 1)?;
+        }
+        let _ = std::fs::remove_file(dir.path().join("swept"));
+        let all: &Judge<'_> = &|_: &History, _, _| true;
+        let first = sweep(&disk.root, Some(all), 0.0, &remove_uncounted, 2);
+        assert_eq!((first.deleted, first.freed, first.kept), (2, 2000, 1000));
+        assert!(!dir.path().join("swept").exists());
+        let second = sweep(&disk.root, Some(all), 0.0, &remove_uncounted, 2);
+        assert_eq!((second.deleted, second.kept), (1, 0));
+        assert!(dir.path().join("swept").exists());
         Ok(())
     }
 

@@ -355,13 +355,15 @@ fn stats_add_up_what_every_process_read_through_the_cache() -> TestResult {
 
 #[test]
 fn cache_prune_deletes_what_outlived_its_worth_and_clear_everything() -> TestResult {
-    // Two objects from AWS cached on Azure. One's saved reads (and the folder's origin) are
-    // aged 60 days: `cache prune` deletes it and keeps the other; `cache clear` deletes the
-    // rest. Both keep the read counts, and a read after them fetches again.
+    // Three objects from AWS cached on Azure. One's saved reads (and the folder's origin) are
+    // aged 60 days: `cache prune` deletes it itself (the folder was swept minutes ago) and
+    // keeps the others. Then a second one is aged, and the folder's last sweep put an hour
+    // back: the pruning process's own opening sweeps it, and the prune reports that. `cache
+    // clear` deletes the rest. Both keep the read counts, and a read after them fetches again.
     let dir = tempfile::tempdir()?;
     let local = cached_catalog(dir.path())?;
     let c = Some(dir.path());
-    for name in ["old", "new"] {
+    for name in ["old", "older", "new"] {
         let uri = format!("lake://finance/customer/v1/{name}.bin");
         let out = lakeroute(c, &["put", local.to_str().ok_or("path")?, &uri])?;
         assert!(out.status.success(), "{}", text_of(&out.stderr));
@@ -369,46 +371,54 @@ fn cache_prune_deletes_what_outlived_its_worth_and_clear_everything() -> TestRes
     }
     let cache = dir.path().join("cache");
     let days_60 = 60.0 * 86_400.0;
-    for entry in std::fs::read_dir(cache.join("v1"))? {
-        let meta = entry?.path().join("meta.json");
-        let mut m: serde_json::Value = serde_json::from_slice(&std::fs::read(&meta)?)?;
-        if m["key"].as_str().is_some_and(|k| k.ends_with("/old.bin")) {
-            for field in ["first", "last"] {
-                let t = m["history"][field].as_f64().ok_or("no saved reads")?;
-                m["history"][field] = (t - days_60).into();
+    let age = |name: &str| -> Result<(), Box<dyn std::error::Error>> {
+        for entry in std::fs::read_dir(cache.join("v1"))? {
+            let meta = entry?.path().join("meta.json");
+            let mut m: serde_json::Value = serde_json::from_slice(&std::fs::read(&meta)?)?;
+            if m["key"]
+                .as_str()
+                .is_some_and(|k| k.ends_with(&format!("/{name}.bin")))
+            {
+                for field in ["first", "last"] {
+                    let t = m["history"][field].as_f64().ok_or("no saved reads")?;
+                    m["history"][field] = (t - days_60).into();
+                }
+                std::fs::write(&meta, m.to_string())?;
             }
-            std::fs::write(&meta, m.to_string())?;
         }
-    }
+        Ok(())
+    };
+    age("old")?;
     let origin: f64 = std::fs::read_to_string(cache.join("origin"))?
         .trim()
         .parse()?;
     std::fs::write(cache.join("origin"), (origin - days_60).to_string())?;
-    // The folder's last sweep an hour ago: the process that prunes sweeps as it opens the
-    // folder, and reports what that deleted too.
-    std::fs::File::options()
-        .write(true)
-        .open(cache.join("swept"))?
-        .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(3601))?;
 
     let json = |args: &[&str]| -> Result<serde_json::Value, Box<dyn std::error::Error>> {
         let out = lakeroute(c, &[&["--output", "json", "cache"], args].concat())?;
         assert!(out.status.success(), "{}", text_of(&out.stderr));
         Ok(serde_json::from_slice(&out.stdout)?)
     };
-    let v = json(&["prune"])?;
-    assert_eq!(
-        v["pruned"],
-        serde_json::json!({"entries": 1, "bytes": 300_000}),
-        "{v}"
-    );
-    assert_eq!(
-        (&v["entries"], &v["bytes"]),
-        (&1.into(), &300_000.into()),
-        "{v}"
-    );
-    let v = json(&["prune"])?;
-    assert_eq!(v["pruned"]["entries"], 0, "nothing more to prune: {v}");
+    let pruned = |v: &serde_json::Value, entries: u64, left: u64| {
+        assert_eq!(
+            v["pruned"],
+            serde_json::json!({"entries": entries, "bytes": entries * 300_000}),
+            "{v}"
+        );
+        assert_eq!(
+            (&v["entries"], &v["bytes"]),
+            (&left.into(), &(left * 300_000).into()),
+            "{v}"
+        );
+    };
+    pruned(&json(&["prune"])?, 1, 2);
+    age("older")?;
+    std::fs::File::options()
+        .write(true)
+        .open(cache.join("swept"))?
+        .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(3601))?;
+    pruned(&json(&["prune"])?, 1, 1);
+    pruned(&json(&["prune"])?, 0, 1);
     let out = lakeroute(c, &["cache", "clear"])?;
     let said = text_of(&out.stdout);
     assert!(
@@ -417,7 +427,7 @@ fn cache_prune_deletes_what_outlived_its_worth_and_clear_everything() -> TestRes
     );
     assert_eq!(
         std::fs::read_dir(cache.join("seen"))?.count(),
-        2,
+        3,
         "read counts kept"
     );
     let out = lakeroute(c, &["cat", "lake://finance/customer/v1/new.bin"])?;

@@ -673,7 +673,11 @@ impl Disk {
     /// other files. Only the blocks this call deleted are taken off the space used, so two
     /// deleting one entry at once (this process's policy and its walk, or two processes)
     /// take off its bytes once.
-    fn remove_dir(&self, dir: &Path) -> u64 {
+    ///
+    /// The bytes freed when this call removed the folder itself; `None` when it was gone
+    /// already or a writer put a file in it meanwhile (whatever blocks this call removed are
+    /// still taken off).
+    fn remove_dir(&self, dir: &Path) -> Option<u64> {
         self.settle();
         let _ = std::fs::remove_file(dir.join("meta.json"));
         let mut freed = 0;
@@ -683,9 +687,9 @@ impl Disk {
                 freed += block_bytes(&f.file_name().to_string_lossy(), len);
             }
         }
-        let _ = std::fs::remove_dir(dir);
+        let removed = std::fs::remove_dir(dir).is_ok();
         self.uncount(freed);
-        freed
+        removed.then_some(freed)
     }
 
     /// Sweeps the folder now, whatever the last sweep's time (see [`sweep`]): deletes the
@@ -695,7 +699,7 @@ impl Disk {
     /// counted in.
     pub(crate) fn prune(&self, outlived: &Judge<'_>) -> Swept {
         self.settle();
-        let remove = |dir: &Path| Some(self.remove_dir(dir));
+        let remove = |dir: &Path| self.remove_dir(dir);
         let now = super::store::now();
         let swept = sweep(&self.root, Some(outlived), now, &remove, u64::MAX);
         self.forget_walk();
@@ -714,9 +718,11 @@ impl Disk {
             .flatten()
         {
             let dir = entry.path();
-            swept.freed += self.retire(&dir, read_meta(&dir));
             // Not counted: gone already (another process), or written to meanwhile.
-            swept.deleted += u64::from(!dir.exists());
+            if let Some(freed) = self.retire(&dir, read_meta(&dir)) {
+                swept.deleted += 1;
+                swept.freed += freed;
+            }
         }
         self.forget_walk();
         swept.kept = self.rescan();
@@ -767,8 +773,8 @@ impl Disk {
     }
 
     /// Deletes the entry in `dir`, first saving the reads in its `meta` as seen reads; the
-    /// bytes it held.
-    fn retire(&self, dir: &Path, meta: Option<Meta>) -> u64 {
+    /// bytes it held, as [`Self::remove_dir`] tells them.
+    fn retire(&self, dir: &Path, meta: Option<Meta>) -> Option<u64> {
         if let Some((key, history)) = meta.and_then(|m| Some((m.key, m.history?))) {
             self.save_seen(&key, &history);
         }
@@ -1033,7 +1039,11 @@ mod tests {
         assert!(!exists("e-1") && !exists("e-2") && !exists("lost-old"));
         assert!(exists("e-3") && exists("e-4") && exists("lost-new"));
         assert_eq!(disk.seen("e-2").map(|h| h.reads.sessions), Some(2));
-        assert!(dir.path().join("swept").exists());
+        let marked = std::fs::metadata(dir.path().join("swept"))?.modified()?;
+        assert!(
+            marked.elapsed().is_ok_and(|age| age < SWEEP_EVERY),
+            "marked swept now"
+        );
         entry(&disk, "e-1", 1)?;
         assert_eq!(
             Disk::open(dir.path(), Some(judge()))?.used(),

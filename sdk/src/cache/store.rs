@@ -167,7 +167,9 @@ impl Cache {
         };
         forget_all();
         let swept = self.disk.clear();
-        // Reads meanwhile may have held entries again whose files the clearing then deleted.
+        // Reads meanwhile may have held entries again whose files the clearing then deleted
+        // (and an entry written after the clearing passed it is forgotten too: its next read
+        // holds it again).
         forget_all();
         swept
     }

@@ -322,8 +322,9 @@ fn sweep(
 /// instead of making one of them wait for seconds.
 const SWEEP_DELETES: u64 = 1_000;
 
-/// What a [`sweep`] (or a clearing) did: bytes of the entries it kept, and how many entries
-/// it deleted holding how many bytes.
+/// What a sweep of the cache folder (the hourly one at opening, or
+/// [`Cache::prune`](super::Cache::prune)) or [`Cache::clear`](super::Cache::clear) did: bytes
+/// of the entries it kept, and how many entries it deleted holding how many bytes.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Swept {
     /// Bytes of objects in the entries left.

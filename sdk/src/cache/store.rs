@@ -8,7 +8,10 @@
 //! - freshness: datasets declared `immutable` are never revalidated; otherwise entries are
 //!   revalidated after `revalidate_after` (mode `ttl`) or on every read (mode `strict`).
 //! - admission and eviction: [`CostAwarePolicy`] (dollars, not recency); same-region data is
-//!   not cached unless `same_region: true`.
+//!   not cached unless `same_region: true`. An entry whose time to live has run out is
+//!   deleted at this process's next read, unless another process has read it since (see
+//!   [`Cache::retire`]); entries of processes that have ended go in the sweep a process
+//!   opening the folder makes at most hourly, or at [`Cache::prune`].
 //! - `head` and reads with their own conditions go to the store; writes, deletes, copies and
 //!   renames go to the store and drop the entry before and after (a multipart upload: when it
 //!   completes), so this process never reads its own overwritten data from the cache, even

@@ -281,13 +281,19 @@ def test_trace_logs_carry_no_secret(server_catalog) -> None:  # type: ignore[no-
     assert "SharedKey devstoreaccount1:" not in done.stderr, "no request signature in the logs"
 
 
-def test_stats_per_dataset_and_profile_with_the_cache(server_catalog, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    settings = server_catalog / "lakeroute.yaml"
+def cached_lake(catalog, cache_dir) -> lakeroute.Lake:  # type: ignore[no-untyped-def]
+    """A lake on `catalog` computing on Azure, with a 64 MiB cache in `cache_dir`: reads of
+    its S3 datasets cross clouds, so the cache keeps them."""
+    settings = catalog / "lakeroute.yaml"
     settings.write_text(
-        f"compute: {{provider: azure, region: westeurope}}\ncache: {{dir: {tmp_path / 'cache'}, max_bytes: 64MiB}}\n"
+        f"compute: {{provider: azure, region: westeurope}}\ncache: {{dir: {cache_dir}, max_bytes: 64MiB}}\n"
         + settings.read_text()
     )
-    lake = lakeroute.Lake(server_catalog)
+    return lakeroute.Lake(catalog)
+
+
+def test_stats_per_dataset_and_profile_with_the_cache(server_catalog, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    lake = cached_lake(server_catalog, tmp_path / "cache")
     data = os.urandom(300_000)
     lake.put("lake://t/s3/v1/stats.bin", data)
     assert bytes(lake.get("lake://t/s3/v1/stats.bin")) == data
@@ -303,12 +309,7 @@ def test_stats_per_dataset_and_profile_with_the_cache(server_catalog, tmp_path) 
 
 def test_cache_info_prune_and_clear(server_catalog, tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert lakeroute.Lake(server_catalog).cache_clear() is None, "no cache: nothing to clear"
-    settings = server_catalog / "lakeroute.yaml"
-    settings.write_text(
-        f"compute: {{provider: azure, region: westeurope}}\ncache: {{dir: {tmp_path / 'cache'}, max_bytes: 64MiB}}\n"
-        + settings.read_text()
-    )
-    lake = lakeroute.Lake(server_catalog)
+    lake = cached_lake(server_catalog, tmp_path / "cache")
     data = os.urandom(300_000)
     lake.put("lake://t/s3/v1/kept.bin", data)
     assert bytes(lake.get("lake://t/s3/v1/kept.bin")) == data

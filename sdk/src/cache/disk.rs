@@ -335,11 +335,28 @@ pub struct Swept {
     pub freed: u64,
 }
 
-/// Deletes the entry folder `dir` whole, as the opening sweep does (nothing counted yet):
-/// the bytes it held, or `None` if it could not.
+/// Deletes the entry folder `dir`: its `meta.json` first, so readers stop finding it at once,
+/// then its other files. Returns the bytes of the blocks this call removed (only those may be
+/// taken off the space used: two deleting one entry at once take its bytes off once), and
+/// whether it removed the folder itself (not when it was gone already, or a writer put a
+/// file in it meanwhile).
+fn delete_entry(dir: &Path) -> (u64, bool) {
+    let _ = std::fs::remove_file(dir.join("meta.json"));
+    let mut freed = 0;
+    for f in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let len = f.metadata().map_or(0, |m| m.len());
+        if std::fs::remove_file(f.path()).is_ok() {
+            freed += block_bytes(&f.file_name().to_string_lossy(), len);
+        }
+    }
+    (freed, std::fs::remove_dir(dir).is_ok())
+}
+
+/// [`delete_entry`] as the sweep at opening does it (nothing counted yet): the bytes it held,
+/// or `None` if the folder stayed.
 fn remove_uncounted(dir: &Path) -> Option<u64> {
-    let bytes = dir_bytes(dir, false);
-    std::fs::remove_dir_all(dir).ok().map(|()| bytes)
+    let (freed, removed) = delete_entry(dir);
+    removed.then_some(freed)
 }
 
 /// When the cache folder `dir` began to count reads (seconds since the Unix epoch): recorded
@@ -670,25 +687,13 @@ impl Disk {
         self.retire(&dir, read_meta(&dir));
     }
 
-    /// Deletes an entry: its `meta.json` first, so readers stop finding it at once, then its
-    /// other files. Only the blocks this call deleted are taken off the space used, so two
-    /// deleting one entry at once (this process's policy and its walk, or two processes)
-    /// take off its bytes once.
-    ///
-    /// The bytes freed when this call removed the folder itself; `None` when it was gone
-    /// already or a writer put a file in it meanwhile (whatever blocks this call removed are
-    /// still taken off).
+    /// Deletes an entry ([`delete_entry`]), taking the blocks this call removed off the space
+    /// used (after the count begun at opening, so nothing is taken off twice). The bytes freed
+    /// when this call removed the folder itself; `None` when it was gone already or a writer
+    /// put a file in it meanwhile.
     fn remove_dir(&self, dir: &Path) -> Option<u64> {
         self.settle();
-        let _ = std::fs::remove_file(dir.join("meta.json"));
-        let mut freed = 0;
-        for f in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-            let len = f.metadata().map_or(0, |m| m.len());
-            if std::fs::remove_file(f.path()).is_ok() {
-                freed += block_bytes(&f.file_name().to_string_lossy(), len);
-            }
-        }
-        let removed = std::fs::remove_dir(dir).is_ok();
+        let (freed, removed) = delete_entry(dir);
         self.uncount(freed);
         removed.then_some(freed)
     }

@@ -106,7 +106,7 @@ impl Cache {
             (settings.medium_price_gb_month > 0.0).then(|| {
                 let judge = policy();
                 Box::new(move |h: &History, size, now| {
-                    now > judge.outlived_at(&h.reads, h.miss_cost, size)
+                    judge.outlived(&h.reads, h.miss_cost, size, now)
                 }) as super::disk::Outlived
             });
         let disk = Disk::open(&settings.dir, sweep)?;

@@ -39,6 +39,8 @@ const SESSION: f64 = 4.0 * 3600.0;
 /// How often the generator re-reads an object during its session, per second: half of all
 /// reads pick one of the reads of the last `SESSION` seconds.
 const REREAD_RATE: f64 = 0.5 / SESSION;
+/// How late a scheduled job's run may start (uniformly), at most: queues and retries.
+const JITTER: f64 = 600.0;
 
 /// A reference policy for synthetic traces, told what no real cache knows: each object's true
 /// rate of independent reads (its Zipf popularity) and the generator's in-session re-read rate.
@@ -186,12 +188,18 @@ impl Policy for KnownRates {
 /// A seeded trace: `objects` objects with log-uniform sizes from 4 KiB to 2 GiB, a third each
 /// same-region, cross-region and cross-cloud; `requests` reads over `span` seconds, in `phases`
 /// equal parts each with its own popularity ranking (one: the same ranking throughout). Half
-/// the reads pick an object by Zipf(`s`) popularity (independent arrivals: re-access gaps from
-/// seconds to weeks); the other half re-read an object read in the last few hours, as jobs re-scan their
-/// inputs and notebooks re-run cells (the temporal locality of real object-store traces). 2% of
-/// events overwrite an object through the cache.
-/// Returns the trace and each object's rate of independent (Zipf) reads per second (in the
-/// first phase).
+/// the reads pick an object by Zipf(`s`) popularity (re-access gaps from seconds to weeks); the
+/// other half re-read an object read in the last few hours, as jobs re-scan their inputs and
+/// notebooks re-run cells (the temporal locality of real object-store traces). 2% of events
+/// overwrite an object through the cache.
+///
+/// How an object's Zipf reads arrive: a `scheduled` share of the objects (chosen at random) are
+/// inputs of scheduled jobs, read once every `1 / rate` seconds from a random phase, each run
+/// starting up to [`JITTER`] (or a tenth of the period, if shorter) late, as cron-driven batch
+/// jobs read their sources; the others are read at independent (Poisson) times, as analysts
+/// and ad-hoc queries do. With `scheduled` 0 every gap is memoryless, the case where no online
+/// policy can know when the next read comes.
+/// Returns the trace and each object's rate of Zipf reads per second (in the first phase).
 fn synthetic(
     seed: u64,
     s: f64,
@@ -199,6 +207,7 @@ fn synthetic(
     requests: usize,
     span: f64,
     phases: usize,
+    scheduled: f64,
 ) -> (Vec<Event>, Vec<f64>) {
     let mut rng = StdRng::seed_from_u64(seed);
     let sizes: Vec<u64> = (0..objects)
@@ -217,33 +226,68 @@ fn synthetic(
     }
     // Rank r is object perm[r], so popularity does not follow size.
     let perm = shuffled(&mut rng, objects);
+    // Half the events are Zipf picks, 98% of those reads.
+    let share = |rank: usize| weights[rank] / total * 0.5 * 0.98 * requests as f64 / span;
     let mut rates_of_reads = vec![0.0; objects];
     for (rank, &obj) in perm.iter().enumerate() {
-        // Half the events are Zipf picks, 98% of those reads.
-        rates_of_reads[obj] = weights[rank] / total * 0.5 * 0.98 * requests as f64 / span;
+        rates_of_reads[obj] = share(rank);
     }
     // Each later phase ranks the objects afresh: what was popular need not stay so.
     let mut perms = vec![perm];
     for _ in 1..phases {
         perms.push(shuffled(&mut rng, objects));
     }
-    let mut times: Vec<f64> = (0..requests).map(|_| rng.random::<f64>() * span).collect();
-    times.sort_by(f64::total_cmp);
+    // (No draws when nothing is scheduled, so those traces stay what they were.)
+    let on_schedule: Vec<bool> = if scheduled > 0.0 {
+        (0..objects)
+            .map(|_| rng.random::<f64>() < scheduled)
+            .collect()
+    } else {
+        vec![false; objects]
+    };
+    // Every scheduled object's runs, phase by phase at that phase's rate; `None` marks a time
+    // for an unscheduled read (a re-read or a Zipf pick).
+    let mut times: Vec<(f64, Option<usize>)> = Vec::new();
+    let length = span / phases as f64;
+    for (phase, perm) in perms.iter().enumerate() {
+        let (start, end) = (phase as f64 * length, (phase + 1) as f64 * length);
+        for (rank, &obj) in perm.iter().enumerate() {
+            if !on_schedule[obj] {
+                continue;
+            }
+            let period = 1.0 / share(rank);
+            let mut run = start + rng.random::<f64>() * period;
+            while run < end {
+                let late = rng.random::<f64>() * JITTER.min(period / 10.0);
+                times.push((run + late, Some(obj)));
+                run += period;
+            }
+        }
+    }
+    times.extend((0..requests).map(|_| (rng.random::<f64>() * span, None)));
+    times.sort_by(|a, b| a.0.total_cmp(&b.0));
     let mut versions = vec![0u64; objects];
     let mut out: Vec<Access> = Vec::with_capacity(requests);
     let mut events: Vec<Event> = Vec::with_capacity(requests);
-    for t in times {
+    for (t, run) in times {
         let recent = out
             .iter()
             .rev()
             .take_while(|a| t - a.time < SESSION)
             .count();
-        let obj = if recent > 0 && rng.random::<f64>() < REREAD_RATE * SESSION {
+        let obj = if let Some(obj) = run {
+            obj
+        } else if recent > 0 && rng.random::<f64>() < REREAD_RATE * SESSION {
             out[out.len() - 1 - rng.random_range(0..recent)].key as usize
         } else {
             let u: f64 = rng.random();
             let phase = ((t / span * phases as f64) as usize).min(phases - 1);
-            perms[phase][cdf.partition_point(|c| *c < u).min(objects - 1)]
+            let obj = perms[phase][cdf.partition_point(|c| *c < u).min(objects - 1)];
+            if on_schedule[obj] {
+                // Its reads come from its schedule.
+                continue;
+            }
+            obj
         };
         if rng.random::<f64>() < 0.02 {
             versions[obj] += 1;
@@ -467,9 +511,9 @@ fn main() {
         return;
     }
     for (seed, s) in [(1, 0.6), (2, 0.9), (3, 1.2)] {
-        let (trace, rates) = synthetic(seed, s, 20_000, 200_000, MONTH, 1);
+        let (trace, rates) = synthetic(seed, s, 20_000, 200_000, MONTH, 1, 0.0);
         report(
-            &format!("synthetic trace, Zipf {s}, seed {seed}"),
+            &format!("synthetic trace, Zipf {s}, seed {seed}, every gap memoryless"),
             &trace,
             Some(&rates),
         );
@@ -477,10 +521,21 @@ fn main() {
     // Popularity that moves: three months at the same read rate, each with its own ranking.
     // What was read most in the first month is read like anything else later; a policy whose
     // counts never fade keeps it.
-    let (trace, _) = synthetic(4, 0.9, 20_000, 600_000, 3.0 * MONTH, 3);
+    let (trace, _) = synthetic(4, 0.9, 20_000, 600_000, 3.0 * MONTH, 3, 0.0);
     report(
         "synthetic trace, Zipf 0.9, seed 4, 90 days, popularity ranked afresh every 30 days",
         &trace,
         None,
     );
+    // Half the objects read by scheduled jobs, half ad hoc.
+    for (seed, s) in [(5, 0.6), (6, 0.9), (7, 1.2)] {
+        let (trace, rates) = synthetic(seed, s, 20_000, 200_000, MONTH, 1, 0.5);
+        report(
+            &format!(
+                "synthetic trace, Zipf {s}, seed {seed}, half the objects read by scheduled jobs"
+            ),
+            &trace,
+            Some(&rates),
+        );
+    }
 }

@@ -174,9 +174,12 @@ def main() -> int:
 
     small_res = rows[0][1]
     lr_wall, lr_cpu = small_res["lakeroute"]
-    print(f"\ntargets on {args.server} (small GETs): "
+    # moto closes every connection and serves about 500 requests/s, which caps every client
+    # alike: the targets are judged against s3s-fs (see run-bench).
+    judged = "target >= 3" if args.server != "moto" else "target >= 3, judged on s3s-fs: moto caps every client"
+    print(f"\n{'targets' if args.server != 'moto' else 'ratios'} on {args.server} (small GETs): "
           f"lakeroute/obstore wall {small_res['obstore'][0] / lr_wall:.2f}x (>= 1 means lakeroute at least as fast); "
-          f"s3fs/lakeroute wall {small_res['s3fs'][0] / lr_wall:.2f}x (target >= 3); "
+          f"s3fs/lakeroute wall {small_res['s3fs'][0] / lr_wall:.2f}x ({judged}); "
           f"lowest CPU per request: {min(small_res, key=lambda k: small_res[k][1])}")
     lake.delete_prefix("lake://bench/b/v1/")
     return 0

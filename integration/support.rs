@@ -139,7 +139,8 @@ pub fn python() -> Option<PathBuf> {
     found
 }
 
-/// The `storage:` entries for an S3 profile and an Azure profile on these servers.
+/// The `storage:` entries for an S3 profile and an Azure profile on these servers. `s3-2` does
+/// not say `path_style`: its endpoint, an IP address, keeps path-style requests all the same.
 pub fn profiles(s: &Servers, s3_endpoint: &str) -> String {
     format!(
         "  s3:
@@ -154,7 +155,6 @@ pub fn profiles(s: &Servers, s3_endpoint: &str) -> String {
     bucket: lakeroute-it-2
     region: eu-west-1
     endpoint: {s3_endpoint}
-    path_style: true
     credentials: {{access_key_id: testing, secret_access_key: testing}}
   azure:
     provider: azure

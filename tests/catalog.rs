@@ -258,6 +258,58 @@ storage:
     Ok(())
 }
 
+/// A lake whose stores are built (resolving builds them, without I/O) holds the credentials
+/// the catalog gives: none of them may show in its `Debug`, nor in a route's.
+#[test]
+fn built_stores_keep_secrets_out_of_debug_output() -> TestResult {
+    let settings = "\
+storage:
+  sas:
+    provider: azure
+    account: acct
+    container: c
+    credentials: {sas_token: 'sv=2022-11-02&ss=b&sig=SASSIGNATURE123'}
+  key:
+    provider: azure
+    account: acct
+    container: d
+    credentials: {account_key: QUNDT1VOVEtFWVNFQ1JFVDQ1Ng==}
+  s3:
+    provider: aws
+    bucket: b
+    region: eu-west-1
+    credentials:
+      access_key_id: AKIAEXAMPLE
+      secret_access_key: very-secret-value-123
+      session_token: SESSIONTOKEN789
+";
+    let cat = TempCatalog::new(&[
+        ("lakeroute.yaml", settings),
+        ("a/x.yaml", descriptor("x", 1, "a", "sas", "p").as_str()),
+        ("a/y.yaml", descriptor("y", 1, "a", "key", "p").as_str()),
+        ("a/z.yaml", descriptor("z", 1, "a", "s3", "p").as_str()),
+    ])?;
+    let lake = Lake::from_catalog(cat.path())?;
+    let mut shown = Vec::new();
+    for uri in ["lake://a/x/v1/k", "lake://a/y/v1/k", "lake://a/z/v1/k"] {
+        let route = lake.resolve(uri)?;
+        shown.push(format!("{route:?}"));
+    }
+    shown.push(format!("{lake:?}"));
+    shown.push(format!("{:?}", lake.store()));
+    for text in &shown {
+        for secret in [
+            "SASSIGNATURE123",
+            "QUNDT1VOVEtFWVNFQ1JFVDQ1Ng",
+            "very-secret-value-123",
+            "SESSIONTOKEN789",
+        ] {
+            assert!(!text.contains(secret), "{secret} shown in {text}");
+        }
+    }
+    Ok(())
+}
+
 #[test]
 fn the_example_catalog_is_clean() -> TestResult {
     let (catalog, problems) = Catalog::check(&example_catalog())?;

@@ -312,7 +312,6 @@ impl ReadCost {
 }
 
 /// Counts what goes to the remote store behind it; see the module docs.
-#[derive(Debug)]
 pub struct MeteredStore {
     inner: Arc<dyn ObjectStore>,
     account: Account,
@@ -340,6 +339,17 @@ impl MeteredStore {
             c.requests += 1;
             c.dollars_spent += self.cost.per_request;
         });
+    }
+}
+
+impl fmt::Debug for MeteredStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MeteredStore")
+            .field("inner", &crate::secret::StoreName(&*self.inner))
+            .field("account", &self.account)
+            .field("cost", &self.cost)
+            .field("write_fee", &self.write_fee)
+            .finish()
     }
 }
 

@@ -46,11 +46,21 @@ pub struct ServedBy {
 }
 
 /// One side of a mirror: a store and the dataset's root in it.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct Side {
     pub(crate) store: Arc<dyn ObjectStore>,
     pub(crate) root: Path,
     pub(crate) location: String,
+}
+
+impl fmt::Debug for Side {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Side")
+            .field("store", &crate::secret::StoreName(&*self.store))
+            .field("root", &self.root)
+            .field("location", &self.location)
+            .finish()
+    }
 }
 
 impl Side {

@@ -34,7 +34,6 @@ pub struct Route {
 
 /// Everything about a route but its key. For a dataset it is computed once and shared by
 /// every URI into the dataset, which keeps warm resolution to a parse and a hash lookup.
-#[derive(Debug)]
 struct Target {
     read_only: Option<String>,
     namespace: Namespace,
@@ -47,6 +46,21 @@ struct Target {
     key_root: Vec<String>,
     /// `key_root` joined by `/`, ready to prefix keys.
     root_text: String,
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::secret::StoreName;
+        f.debug_struct("Target")
+            .field("read_only", &self.read_only)
+            .field("namespace", &self.namespace)
+            .field("profile", &self.profile)
+            .field("store", &StoreName(&*self.store))
+            .field("base", &StoreName(&*self.base))
+            .field("store_base", &self.store_base)
+            .field("key_root", &self.key_root)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Target {

@@ -38,3 +38,14 @@ impl fmt::Display for Secret {
         f.write_str("***")
     }
 }
+
+/// Shows a store as its `Display` (its kind, bucket or container): for `Debug` output of what
+/// holds one. object_store's own `Debug` of a store prints its configuration, and an Azure
+/// store's holds a static credential (an account key, a SAS token) in full.
+pub(crate) struct StoreName<'a>(pub(crate) &'a dyn object_store::ObjectStore);
+
+impl fmt::Debug for StoreName<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self.0, f)
+    }
+}

@@ -6,11 +6,11 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use object_store::ObjectStore;
-use object_store::aws::AmazonS3Builder;
-use object_store::azure::MicrosoftAzureBuilder;
+use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey, AwsCredential};
+use object_store::azure::{AzureAccessKey, AzureCredential, MicrosoftAzure, MicrosoftAzureBuilder};
 use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
+use object_store::{ObjectStore, StaticCredentialProvider};
 
 use crate::catalog::{Credentials, Provider, StorageProfile};
 use crate::credentials::{AwsChain, AzureChain, AzureIdentity, RoleSettings};
@@ -39,10 +39,29 @@ struct Chains {
 }
 
 /// The cache of built stores, and the credential chains they use.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) struct StoreRegistry {
     stores: RwLock<HashMap<StoreKey, Arc<dyn ObjectStore>>>,
     chains: Arc<Chains>,
+}
+
+impl std::fmt::Debug for StoreRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let stores = self
+            .stores
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        f.debug_struct("StoreRegistry")
+            .field(
+                "stores",
+                &stores
+                    .values()
+                    .map(|s| crate::secret::StoreName(&**s))
+                    .collect::<Vec<_>>(),
+            )
+            .field("chains", &self.chains)
+            .finish()
+    }
 }
 
 /// The entry for `key`, made with `make` the first time.
@@ -119,6 +138,170 @@ impl StoreRegistry {
     }
 }
 
+/// The S3 store of an `aws` profile, on `base` (the builder the environment configured).
+fn aws_store(
+    p: &StorageProfile,
+    registry: &StoreRegistry,
+    base: AmazonS3Builder,
+) -> Result<AmazonS3> {
+    let invalid = |reason: String| Error::InvalidProfile {
+        profile: p.name.clone(),
+        reason,
+    };
+    let bucket = p
+        .bucket
+        .as_deref()
+        .ok_or_else(|| invalid("set \"bucket\"".into()))?;
+    let mut b = base
+        .with_bucket_name(bucket)
+        .with_virtual_hosted_style_request(!p.path_style);
+    if let Some(region) = &p.region {
+        b = b.with_region(region);
+    }
+    // The profile's endpoint wins over the environment's (`AWS_ENDPOINT_URL_S3`, then
+    // `AWS_ENDPOINT_URL`), as in the AWS SDKs. object_store takes a virtual-hosted endpoint to
+    // name the bucket already (it would send requests to the bare endpoint), so the bucket is
+    // put in its host here.
+    let endpoint = p
+        .endpoint
+        .clone()
+        .or_else(|| b.get_config_value(&AmazonS3ConfigKey::S3Endpoint))
+        .or_else(|| b.get_config_value(&AmazonS3ConfigKey::Endpoint));
+    if let Some(endpoint) = endpoint {
+        let (endpoint, virtual_hosted) = if p.path_style {
+            (endpoint, false)
+        } else {
+            bucket_endpoint(&endpoint, bucket).map_err(invalid)?
+        };
+        b = b
+            .with_endpoint(&endpoint)
+            .with_config(AmazonS3ConfigKey::S3Endpoint, &endpoint)
+            .with_virtual_hosted_style_request(virtual_hosted);
+    }
+    b = match &p.credentials {
+        Credentials::Ambient | Credentials::AwsChain { .. } => match registry.aws_chain(p) {
+            Some(chain) => b.with_credentials(chain),
+            None => b,
+        },
+        Credentials::Anonymous => b.with_skip_signature(true),
+        // Given as a provider, the profile's keys are the only ones signing: a builder's
+        // own keys would be completed from the environment (`AWS_SESSION_TOKEN`, say,
+        // which would then be sent to this profile's server).
+        Credentials::AwsKeys {
+            access_key_id,
+            secret_access_key,
+            session_token,
+        } => b.with_credentials(Arc::new(StaticCredentialProvider::new(AwsCredential {
+            key_id: access_key_id.clone(),
+            secret_key: secret_access_key.expose().to_string(),
+            token: session_token.as_ref().map(|t| t.expose().to_string()),
+        }))),
+        other => {
+            return Err(invalid(format!(
+                "credentials {} do not apply to aws",
+                other.describe()
+            )));
+        }
+    };
+    let (retry, client) = http_settings(p);
+    let store = b
+        .with_retry(retry)
+        .with_client_options(client)
+        .build()
+        .map_err(|e| invalid(redacted_reason(&e, &p.credentials)))?;
+    Ok(store)
+}
+
+/// The endpoint to send a bucket's requests to, given a custom S3 `endpoint` and virtual-hosted
+/// addressing: the bucket as the first label of its host, and true. As the AWS SDKs do, a
+/// bucket that cannot be a host label (it has a dot) and an endpoint whose host is an IP
+/// address or `localhost` keep path-style addressing: the endpoint as given, and false.
+fn bucket_endpoint(endpoint: &str, bucket: &str) -> std::result::Result<(String, bool), String> {
+    let mut url = url::Url::parse(endpoint).map_err(|e| {
+        format!("endpoint {endpoint:?} is not a URL ({e}); give one like https://s3.example.com")
+    })?;
+    let host = match url.host() {
+        Some(url::Host::Domain(d)) if d != "localhost" && !bucket.contains('.') => d.to_string(),
+        _ => return Ok((endpoint.to_string(), false)),
+    };
+    // An endpoint that already names the bucket (as object_store's own docs ask) stays.
+    if !host.starts_with(&format!("{bucket}.")) {
+        url.set_host(Some(&format!("{bucket}.{host}")))
+            .map_err(|e| format!("endpoint {endpoint:?} with bucket {bucket:?}: {e}"))?;
+    }
+    Ok((url.as_str().trim_end_matches('/').to_string(), true))
+}
+
+/// The Azure store of an `azure` profile, on `base` (the builder the environment configured).
+fn azure_store(
+    p: &StorageProfile,
+    registry: &StoreRegistry,
+    base: MicrosoftAzureBuilder,
+) -> Result<MicrosoftAzure> {
+    let invalid = |reason: String| Error::InvalidProfile {
+        profile: p.name.clone(),
+        reason,
+    };
+    let (account, container) = p
+        .account
+        .as_deref()
+        .zip(p.container.as_deref())
+        .ok_or_else(|| invalid("set \"account\" and \"container\"".into()))?;
+    let mut b = base.with_account(account).with_container_name(container);
+    if let Some(endpoint) = &p.endpoint {
+        b = b.with_endpoint(endpoint.clone());
+    }
+    b = match &p.credentials {
+        Credentials::Ambient | Credentials::AzureChain(_) => match registry.azure_chain(p) {
+            Some(chain) => b.with_credentials(chain),
+            None => b,
+        },
+        Credentials::Anonymous => b.with_skip_signature(true),
+        // As for AWS, a provider wins over what the environment sets (a bearer token, a
+        // workload identity); the builder's own fields serve the emulator mode, which
+        // reads only them.
+        Credentials::AzureAccountKey { account_key } => {
+            let key = AzureAccessKey::try_new(account_key.expose())
+                .map_err(|e| invalid(redacted_reason(&e.into(), &p.credentials)))?;
+            b.with_access_key(account_key.expose())
+                .with_credentials(Arc::new(StaticCredentialProvider::new(
+                    AzureCredential::AccessKey(key),
+                )))
+        }
+        Credentials::AzureSas { token } => {
+            let pairs = token
+                .expose()
+                .trim_start_matches('?')
+                .split('&')
+                .filter_map(|kv| kv.split_once('='))
+                .map(|(k, v)| {
+                    let v = percent_encoding::percent_decode_str(v)
+                        .decode_utf8_lossy()
+                        .into_owned();
+                    (k.to_string(), v)
+                })
+                .collect::<Vec<_>>();
+            b.with_sas_authorization(pairs.clone())
+                .with_credentials(Arc::new(StaticCredentialProvider::new(
+                    AzureCredential::SASToken(pairs),
+                )))
+        }
+        other => {
+            return Err(invalid(format!(
+                "credentials {} do not apply to azure",
+                other.describe()
+            )));
+        }
+    };
+    let (retry, client) = http_settings(p);
+    let store = b
+        .with_retry(retry)
+        .with_client_options(client)
+        .build()
+        .map_err(|e| invalid(redacted_reason(&e, &p.credentials)))?;
+    Ok(store)
+}
+
 /// Builds the store a profile describes.
 pub(crate) fn build_profile_store(
     p: &StorageProfile,
@@ -129,109 +312,16 @@ pub(crate) fn build_profile_store(
         reason,
     };
     match p.provider {
-        Provider::Aws => {
-            let bucket = p
-                .bucket
-                .as_deref()
-                .ok_or_else(|| invalid("set \"bucket\"".into()))?;
-            let mut b = AmazonS3Builder::from_env()
-                .with_bucket_name(bucket)
-                .with_virtual_hosted_style_request(!p.path_style);
-            if let Some(region) = &p.region {
-                b = b.with_region(region);
-            }
-            if let Some(endpoint) = &p.endpoint {
-                b = b.with_endpoint(endpoint);
-            }
-            b = match &p.credentials {
-                Credentials::Ambient | Credentials::AwsChain { .. } => {
-                    match registry.aws_chain(p) {
-                        Some(chain) => b.with_credentials(chain),
-                        None => b,
-                    }
-                }
-                Credentials::Anonymous => b.with_skip_signature(true),
-                Credentials::AwsKeys {
-                    access_key_id,
-                    secret_access_key,
-                    session_token,
-                } => {
-                    let b = b
-                        .with_access_key_id(access_key_id)
-                        .with_secret_access_key(secret_access_key.expose());
-                    match session_token {
-                        Some(t) => b.with_token(t.expose()),
-                        None => b,
-                    }
-                }
-                other => {
-                    return Err(invalid(format!(
-                        "credentials {} do not apply to aws",
-                        other.describe()
-                    )));
-                }
-            };
-            let (retry, client) = http_settings(p);
-            let store = b
-                .with_retry(retry)
-                .with_client_options(client)
-                .build()
-                .map_err(|e| invalid(redacted_reason(&e, &p.credentials)))?;
-            Ok(Arc::new(store))
-        }
-        Provider::Azure => {
-            let (account, container) = p
-                .account
-                .as_deref()
-                .zip(p.container.as_deref())
-                .ok_or_else(|| invalid("set \"account\" and \"container\"".into()))?;
-            let mut b = MicrosoftAzureBuilder::from_env()
-                .with_account(account)
-                .with_container_name(container);
-            if let Some(endpoint) = &p.endpoint {
-                b = b.with_endpoint(endpoint.clone());
-            }
-            b = match &p.credentials {
-                Credentials::Ambient | Credentials::AzureChain(_) => {
-                    match registry.azure_chain(p) {
-                        Some(chain) => b.with_credentials(chain),
-                        None => b,
-                    }
-                }
-                Credentials::Anonymous => b.with_skip_signature(true),
-                Credentials::AzureAccountKey { account_key } => {
-                    b.with_access_key(account_key.expose())
-                }
-                Credentials::AzureSas { token } => {
-                    let pairs = token
-                        .expose()
-                        .trim_start_matches('?')
-                        .split('&')
-                        .filter_map(|kv| kv.split_once('='))
-                        .map(|(k, v)| {
-                            let v = percent_encoding::percent_decode_str(v)
-                                .decode_utf8_lossy()
-                                .into_owned();
-                            (k.to_string(), v)
-                        })
-                        .collect::<Vec<_>>();
-                    b.with_sas_authorization(pairs)
-                }
-                other => {
-                    return Err(invalid(format!(
-                        "credentials {} do not apply to azure",
-                        other.describe()
-                    )));
-                }
-            };
-            let (retry, client) = http_settings(p);
-            let store = b
-                .with_retry(retry)
-                .with_client_options(client)
-                .build()
-                .map_err(|e| invalid(redacted_reason(&e, &p.credentials)))?;
-            Ok(Arc::new(store))
-        }
+        Provider::Aws => Ok(Arc::new(aws_store(
+            p,
+            registry,
+            AmazonS3Builder::from_env(),
+        )?)),
+        Provider::Azure => Ok(Arc::new(azure_store(
+            p,
+            registry,
+            MicrosoftAzureBuilder::from_env(),
+        )?)),
         Provider::Local => {
             let root = p
                 .root
@@ -430,6 +520,109 @@ mod tests {
             !Arc::ptr_eq(&a, &chain(&prod, "c")?),
             "another session name is another identity"
         );
+        Ok(())
+    }
+
+    type TestResult = std::result::Result<(), Box<dyn std::error::Error>>;
+
+    /// The profiles of a catalog whose `storage:` is `storage`.
+    fn profiles(storage: &str) -> std::result::Result<crate::Catalog, Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        std::fs::write(
+            dir.path().join("lakeroute.yaml"),
+            format!("storage:\n{storage}"),
+        )?;
+        Ok(crate::Catalog::load(dir.path())?)
+    }
+
+    /// The URL a GET of `k` in profile `name`'s store goes to (signed locally: no I/O).
+    async fn url_of(
+        catalog: &crate::Catalog,
+        name: &str,
+        base: AmazonS3Builder,
+    ) -> std::result::Result<String, Box<dyn std::error::Error>> {
+        use object_store::signer::Signer;
+        let p = catalog.profile(name).ok_or("no such profile")?;
+        let store = aws_store(p, &StoreRegistry::default(), base)?;
+        let url = store
+            .signed_url(
+                object_store::signer::Method::GET,
+                &object_store::path::Path::from("k"),
+                std::time::Duration::from_secs(60),
+            )
+            .await?;
+        Ok(format!(
+            "{}://{}{}",
+            url.scheme(),
+            url.authority(),
+            url.path()
+        ))
+    }
+
+    #[tokio::test]
+    async fn a_custom_endpoint_keeps_the_bucket_in_every_request() -> TestResult {
+        let keys = "credentials: {access_key_id: AKIA, secret_access_key: s}";
+        let catalog = profiles(&format!(
+            "  hosted: {{provider: aws, bucket: b, region: auto, endpoint: https://acct.r2.example.com, {keys}}}\n\
+             \x20 named: {{provider: aws, bucket: b, region: auto, endpoint: https://b.acct.r2.example.com, {keys}}}\n\
+             \x20 path: {{provider: aws, bucket: b, region: auto, endpoint: https://acct.r2.example.com, path_style: true, {keys}}}\n\
+             \x20 ip: {{provider: aws, bucket: b, region: auto, endpoint: http://127.0.0.1:9000, allow_http: true, {keys}}}\n\
+             \x20 dotted: {{provider: aws, bucket: b.c, region: auto, endpoint: https://acct.r2.example.com, {keys}}}\n\
+             \x20 env: {{provider: aws, bucket: b, region: auto, {keys}}}\n"
+        ))?;
+        let plain = AmazonS3Builder::new;
+        for (name, want) in [
+            ("hosted", "https://b.acct.r2.example.com/k"),
+            ("named", "https://b.acct.r2.example.com/k"),
+            ("path", "https://acct.r2.example.com/b/k"),
+            ("ip", "http://127.0.0.1:9000/b/k"),
+            ("dotted", "https://acct.r2.example.com/b.c/k"),
+        ] {
+            assert_eq!(url_of(&catalog, name, plain()).await?, want, "{name}");
+        }
+        // An endpoint from the environment (`AWS_ENDPOINT_URL_S3` beating `AWS_ENDPOINT_URL`)
+        // is addressed alike, and the profile's own endpoint beats both.
+        let from_env = || {
+            AmazonS3Builder::new()
+                .with_endpoint("https://generic.example.com")
+                .with_config(AmazonS3ConfigKey::S3Endpoint, "https://s3only.example.com")
+        };
+        assert_eq!(
+            url_of(&catalog, "env", from_env()).await?,
+            "https://b.s3only.example.com/k"
+        );
+        assert_eq!(
+            url_of(&catalog, "hosted", from_env()).await?,
+            "https://b.acct.r2.example.com/k"
+        );
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_profiles_own_keys_are_not_completed_from_the_environment() -> TestResult {
+        let catalog = profiles(
+            "  s3: {provider: aws, bucket: b, region: eu-west-1, credentials: {access_key_id: AKIA, secret_access_key: s}}\n\
+             \x20 key: {provider: azure, account: a, container: c, credentials: {account_key: a2V5}}\n\
+             \x20 sas: {provider: azure, account: a, container: c, credentials: {sas_token: 'sv=1&sig=x'}}\n",
+        )?;
+        let registry = StoreRegistry::default();
+        // What `from_env` would have read from AWS_SESSION_TOKEN or AZURE_STORAGE_TOKEN.
+        let p = catalog.profile("s3").ok_or("no s3 profile")?;
+        let s3 = aws_store(p, &registry, AmazonS3Builder::new().with_token("ENV-TOKEN"))?;
+        let c = s3.credentials().get_credential().await?;
+        assert_eq!((c.key_id.as_str(), c.token.as_deref()), ("AKIA", None));
+        for name in ["key", "sas"] {
+            let p = catalog.profile(name).ok_or("no azure profile")?;
+            let base = MicrosoftAzureBuilder::new().with_bearer_token_authorization("ENV-TOKEN");
+            let store = azure_store(p, &registry, base)?;
+            let c = store.credentials().get_credential().await?;
+            let kind = match c.as_ref() {
+                AzureCredential::AccessKey(_) => "key",
+                AzureCredential::SASToken(_) => "sas",
+                AzureCredential::BearerToken(_) => "bearer",
+            };
+            assert_eq!(kind, name);
+        }
         Ok(())
     }
 }

@@ -457,7 +457,7 @@ pub(crate) fn now() -> f64 {
 }
 
 /// A store read through the cache; see the module docs.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct CachedStore {
     inner: Arc<dyn ObjectStore>,
     cache: Arc<Cache>,
@@ -466,6 +466,19 @@ pub struct CachedStore {
     immutable: bool,
     cost: ReadCost,
     account: Account,
+}
+
+impl fmt::Debug for CachedStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CachedStore")
+            .field("inner", &crate::secret::StoreName(&*self.inner))
+            .field("cache", &self.cache)
+            .field("identity", &self.identity)
+            .field("immutable", &self.immutable)
+            .field("cost", &self.cost)
+            .field("account", &self.account)
+            .finish()
+    }
 }
 
 impl fmt::Display for CachedStore {

@@ -81,7 +81,7 @@ where
     )?;
     let route = route_for(&event_loop)?;
     let awaited = future.clone().unbind();
-    pyo3_async_runtimes::tokio::get_runtime().spawn(async move {
+    crate::runtime::runtime(py)?.spawn(async move {
         let run = AssertUnwindSafe(fut).catch_unwind();
         let outcome = match select(Box::pin(run), cancel_rx).await {
             Either::Left((outcome, _)) => outcome,

@@ -21,17 +21,37 @@ use crate::writer::PyWriter;
 /// calling thread instead (`Runtime::block_on(fut)`), every chunk of a response body cost a
 /// wake-up across threads, and a 64 MiB GET took twice the time and three times the CPU of its
 /// `_async` twin. A panic in the task resumes here, as it did when it ran on this thread.
+///
+/// It waits in slices of [`SIGNAL_CHECK`], looking at Python's signals in between, so Ctrl-C
+/// (a notebook's "interrupt kernel") stops a slow call: the task is cancelled and the
+/// `KeyboardInterrupt` raised.
 pub(crate) fn block_on<T: Send + 'static, E: Send + 'static>(
     py: Python<'_>,
     fut: impl Future<Output = Result<T, E>> + Send + 'static,
     convert: fn(E) -> PyErr,
 ) -> PyResult<T> {
-    // The task is spawned inside `block_on`, so a call from a runtime thread fails (tokio
-    // refuses to block one) before anything has started.
-    let joined = py.detach(|| {
-        let runtime = pyo3_async_runtimes::tokio::get_runtime();
-        runtime.block_on(async { runtime.spawn(fut).await })
-    });
+    // tokio refuses to block one of its own threads: fail before anything has started.
+    if tokio::runtime::Handle::try_current().is_ok() {
+        return Err(pyo3::exceptions::PyRuntimeError::new_err(
+            "lakeroute: a blocking call cannot run on lakeroute's own runtime threads; use the _async method",
+        ));
+    }
+    let runtime = crate::runtime::runtime(py)?;
+    let mut task = runtime.spawn(fut);
+    let joined = loop {
+        let waited = py.detach(|| {
+            runtime.block_on(async { tokio::time::timeout(SIGNAL_CHECK, &mut task).await })
+        });
+        match waited {
+            Ok(joined) => break joined,
+            Err(_) => {
+                if let Err(interrupted) = py.check_signals() {
+                    task.abort();
+                    return Err(interrupted);
+                }
+            }
+        }
+    };
     match joined {
         Ok(result) => result.map_err(convert),
         Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
@@ -40,6 +60,9 @@ pub(crate) fn block_on<T: Send + 'static, E: Send + 'static>(
         ))),
     }
 }
+
+/// How long a blocking call waits before looking at Python's signals again.
+const SIGNAL_CHECK: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// What a cache prune or clear deleted, for Python.
 fn swept(s: lakeroute::cache::Swept) -> Json {
@@ -84,9 +107,46 @@ fn write_json(w: &lakeroute::WriteInfo) -> Value {
 /// environments (default `LAKEROUTE_ENV`, then the catalog's default).
 #[pyclass(name = "Lake", module = "lakeroute._lakeroute", frozen, subclass)]
 pub(crate) struct PyLake {
-    lake: Lake,
+    /// The lake, and the process that opened it: a forked child opens its own, since the
+    /// parent's connections (and the tasks that serve them) do not exist there.
+    lake: std::sync::Mutex<(u32, Lake)>,
+    /// The catalog folder, absolute, so an unpickled lake finds it from any working directory.
     catalog: Option<PathBuf>,
+    /// The environment in use, as resolved (argument, `LAKEROUTE_ENV` or the catalog's
+    /// default), so an unpickled lake uses it whatever its process's environment variables.
     environment: Option<String>,
+}
+
+/// Opens the lake of `catalog` (none: only physical URIs resolve) in `environment`.
+fn open_lake(catalog: Option<&std::path::Path>, environment: Option<&str>) -> PyResult<Lake> {
+    let lake = match catalog {
+        Some(dir) => Lake::from_catalog(dir),
+        None => Ok(Lake::new(lakeroute::Catalog::empty())),
+    }
+    .map_err(to_py)?;
+    match environment {
+        Some(env) => lake.with_environment(env).map_err(to_py),
+        None => Ok(lake),
+    }
+}
+
+impl PyLake {
+    /// The lake for this process (a forked child's first call opens its own). Called with the
+    /// GIL held, as `os.fork` is, so a child never inherits the lock taken.
+    fn lake(&self) -> PyResult<Lake> {
+        let pid = std::process::id();
+        let mut held = self
+            .lake
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if held.0 != pid {
+            *held = (
+                pid,
+                open_lake(self.catalog.as_deref(), self.environment.as_deref())?,
+            );
+        }
+        Ok(held.1.clone())
+    }
 }
 
 /// Defines an operation's blocking method and its `_async` twin from one body.
@@ -96,13 +156,13 @@ macro_rules! twin {
         impl PyLake {
             $(#[$doc])*
             fn $name(&self, py: Python<'_>, $($arg: $ty),*) -> PyResult<$out> {
-                let $lake = self.lake.clone();
+                let $lake = self.lake()?;
                 run(py, async move { $body })
             }
 
             /// Awaitable twin of the method without `_async`.
             fn $async_name<'py>(&self, py: Python<'py>, $($arg: $ty),*) -> PyResult<Bound<'py, PyAny>> {
-                let $lake = self.lake.clone();
+                let $lake = self.lake()?;
                 spawn(py, async move { $body })
             }
         }
@@ -114,29 +174,24 @@ impl PyLake {
     #[new]
     #[pyo3(signature = (catalog=None, environment=None))]
     fn new(catalog: Option<PathBuf>, environment: Option<String>) -> PyResult<Self> {
-        let catalog = catalog.or_else(|| {
-            std::env::var_os(lakeroute::CATALOG_ENV)
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
-        });
-        let lake = match &catalog {
-            Some(dir) => Lake::from_catalog(dir),
-            None => Ok(Lake::new(lakeroute::Catalog::empty())),
-        }
-        .map_err(to_py)?;
-        let lake = match &environment {
-            Some(env) => lake.with_environment(env).map_err(to_py)?,
-            None => lake,
-        };
+        let catalog = catalog
+            .or_else(|| {
+                std::env::var_os(lakeroute::CATALOG_ENV)
+                    .filter(|v| !v.is_empty())
+                    .map(PathBuf::from)
+            })
+            .map(|dir| std::path::absolute(&dir).unwrap_or(dir));
+        let lake = open_lake(catalog.as_deref(), environment.as_deref())?;
+        let environment = lake.environment().map(str::to_string);
         Ok(Self {
-            lake,
+            lake: std::sync::Mutex::new((std::process::id(), lake)),
             catalog,
             environment,
         })
     }
 
-    /// Pickles as its catalog folder and environment; the unpickled lake rebuilds its stores
-    /// and resolves credentials where it lands.
+    /// Pickles as its catalog folder (absolute) and the environment it resolved; the unpickled
+    /// lake rebuilds its stores and resolves credentials where it lands.
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTuple>> {
         let py = slf.py();
         let this = slf.get();
@@ -155,7 +210,7 @@ impl PyLake {
         format!(
             "Lake(catalog={}, environment={})",
             quoted(self.catalog.as_ref().map(|p| p.display().to_string())),
-            quoted(self.lake.environment().map(str::to_string))
+            quoted(self.environment.clone())
         )
     }
 
@@ -168,12 +223,12 @@ impl PyLake {
     /// The environment in use, if the catalog declares environments.
     #[getter]
     fn environment(&self) -> Option<String> {
-        self.lake.environment().map(str::to_string)
+        self.environment.clone()
     }
 
     /// The physical URI a logical (or physical) URI resolves to. No I/O.
     fn resolve(&self, uri: &str) -> PyResult<String> {
-        self.lake
+        self.lake()?
             .resolve(uri)
             .map(|r| r.physical().to_string())
             .map_err(to_py)
@@ -188,7 +243,7 @@ impl PyLake {
         file_name: &str,
     ) -> PyResult<String> {
         let values: Vec<Option<&str>> = values.iter().map(|v| v.as_deref()).collect();
-        self.lake
+        self.lake()?
             .partition_file_uri(uri, &values, file_name)
             .map_err(to_py)
     }
@@ -196,41 +251,44 @@ impl PyLake {
     /// What this lake has read and written: `{"total": {...}, "by_dataset": {...},
     /// "by_profile": {...}}` (per dataset or physical store, and per storage profile) with
     /// requests, bytes from stores and from the cache, hits, misses, dollars spent and avoided.
-    fn stats(&self) -> Json {
-        Json(self.lake.stats().to_json())
+    fn stats(&self) -> PyResult<Json> {
+        Ok(Json(self.lake()?.stats().to_json()))
     }
 
     /// The cache folder, if the catalog has one: `{"dir", "entries", "bytes", "max_bytes"}`
     /// (`bytes`: of objects, checksums aside); `None` without a cache.
-    fn cache_info(&self, py: Python<'_>) -> Option<Json> {
-        let cache = self.lake.cache()?;
+    fn cache_info(&self, py: Python<'_>) -> PyResult<Option<Json>> {
+        let lake = self.lake()?;
+        let Some(cache) = lake.cache() else {
+            return Ok(None);
+        };
         let (entries, bytes) = py.detach(|| cache.summary());
-        Some(Json(json!({
+        Ok(Some(Json(json!({
             "dir": cache.dir().display().to_string(),
             "entries": entries,
             "bytes": bytes,
             "max_bytes": cache.max_bytes(),
-        })))
+        }))))
     }
 
     /// Deletes now the cache entries whose time to live has run out (what a process opening
     /// the folder does at most once an hour): `{"entries", "bytes"}` deleted; `None` without
     /// a cache. Safe while other processes use the folder.
-    fn cache_prune(&self, py: Python<'_>) -> Option<Json> {
-        let cache = self.lake.cache()?;
-        Some(swept(py.detach(|| cache.prune())))
+    fn cache_prune(&self, py: Python<'_>) -> PyResult<Option<Json>> {
+        let lake = self.lake()?;
+        Ok(lake.cache().map(|cache| swept(py.detach(|| cache.prune()))))
     }
 
     /// Deletes every cache entry, keeping their read counts: `{"entries", "bytes"}` deleted;
     /// `None` without a cache. Safe while other processes use the folder.
-    fn cache_clear(&self, py: Python<'_>) -> Option<Json> {
-        let cache = self.lake.cache()?;
-        Some(swept(py.detach(|| cache.clear())))
+    fn cache_clear(&self, py: Python<'_>) -> PyResult<Option<Json>> {
+        let lake = self.lake()?;
+        Ok(lake.cache().map(|cache| swept(py.detach(|| cache.clear()))))
     }
 
     /// A streaming writer for `uri` (used by `open(uri, "wb")`).
     fn writer(&self, uri: String) -> PyResult<PyWriter> {
-        let w = self.lake.writer(&uri).map_err(to_py)?;
+        let w = self.lake()?.writer(&uri).map_err(to_py)?;
         Ok(PyWriter::new(uri, w))
     }
 }

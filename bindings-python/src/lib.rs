@@ -10,6 +10,7 @@ mod buffers;
 mod errors;
 mod json;
 mod lake;
+mod runtime;
 mod writer;
 
 use pyo3::prelude::*;

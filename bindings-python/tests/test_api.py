@@ -6,6 +6,7 @@ import asyncio
 import gc
 import io
 import os
+import pickle
 import subprocess
 import sys
 import threading
@@ -352,3 +353,110 @@ def test_sync_between_clouds(server_catalog) -> None:  # type: ignore[no-untyped
     first = lake.sync("lake://t/s3/v1/sync/", "lake://t/azure/v1/sync/")
     again = lake.sync("lake://t/s3/v1/sync/", "lake://t/azure/v1/sync/")
     assert (first["copied"], again["copied"], again["bytes"]) == (3, 0, 0)
+
+
+def test_reading_a_whole_file_object_is_one_request(server_catalog) -> None:  # type: ignore[no-untyped-def]
+    lake = lakeroute.Lake(server_catalog)
+    data = os.urandom(10 << 20)
+    lake.put("lake://t/s3/v1/whole.bin", data)
+    before = lake.stats()["by_dataset"]["t/s3/v1"]["requests"]
+    with lake.open("lake://t/s3/v1/whole.bin") as f:
+        assert f.read() == data
+    # A HEAD (for the size) and one GET: RawIOBase's own readall asked 8 KiB at a time.
+    assert lake.stats()["by_dataset"]["t/s3/v1"]["requests"] - before == 2
+
+
+def _read_in_child(lake: lakeroute.Lake, uri: str, out) -> None:  # type: ignore[no-untyped-def]
+    async def both() -> bytes:
+        return bytes(await lake.get_async(uri))
+
+    out.put((bytes(lake.get(uri)), asyncio.run(both())))
+
+
+def test_a_forked_child_can_use_the_lake_its_parent_used(server_catalog) -> None:  # type: ignore[no-untyped-def]
+    import multiprocessing
+
+    lake = lakeroute.Lake(server_catalog)
+    uri = "lake://t/s3/v1/fork.bin"
+    lake.put(uri, b"from the parent")
+    # The parent's runtime runs and its connection pool holds a connection to the server.
+    assert bytes(lake.get(uri)) == b"from the parent"
+    ctx = multiprocessing.get_context("fork")
+    out = ctx.Queue()
+    child = ctx.Process(target=_read_in_child, args=(lake, uri, out))  # inherited, not pickled
+    child.start()
+    child.join(timeout=60)
+    if child.is_alive():
+        child.kill()
+        pytest.fail("the forked child hung on its first call")
+    assert child.exitcode == 0
+    assert out.get(timeout=10) == (b"from the parent", b"from the parent")
+    assert bytes(lake.get(uri)) == b"from the parent", "the parent still works"
+
+
+def test_pickles_carry_the_resolved_catalog_and_environment(local_catalog, monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from lakeroute.fsspec import LakeFileSystem
+
+    monkeypatch.chdir(local_catalog.parent)
+    monkeypatch.setenv("LAKEROUTE_ENV", "frozen")
+    blobs = [pickle.dumps(lakeroute.Lake("catalog")), pickle.dumps(LakeFileSystem(catalog="catalog"))]
+    # Where it is unpickled (a Dask worker), neither the variable nor the folder is the same.
+    monkeypatch.delenv("LAKEROUTE_ENV")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    for blob in blobs:
+        clone = pickle.loads(blob)
+        lake = clone.lake if isinstance(clone, LakeFileSystem) else clone
+        assert (lake.catalog, lake.environment) == (str(local_catalog), "frozen")
+        with pytest.raises(PermissionError):
+            lake.put("lake://t/out/v1/x", b"frozen is read-only")
+
+
+def test_modified_times_parse_on_every_python(local_catalog) -> None:  # type: ignore[no-untyped-def]
+    from lakeroute.fsspec import LakeFileSystem
+
+    fs = LakeFileSystem(catalog=str(local_catalog))
+    fs.pipe("lake://t/out/v1/m.txt", b"m")
+    when = fs.modified("lake://t/out/v1/m.txt")
+    assert when.tzinfo is not None and abs(time.time() - when.timestamp()) < 600
+
+
+_INTERRUPT_SCRIPT = """
+import os, signal, sys, threading, time, lakeroute
+lake = lakeroute.Lake(sys.argv[1])
+threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+start = time.monotonic()
+try:
+    lake.get("lake://t/silent/v1/x")
+except KeyboardInterrupt:
+    print(f"interrupted after {time.monotonic() - start:.1f} s")
+"""
+
+
+def test_ctrl_c_stops_a_blocking_call(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import socket
+
+    # A server that accepts connections and never answers: the GET would wait for its timeout.
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)
+    port = silent.getsockname()[1]
+    cat = tmp_path / "catalog"
+    (cat / "t").mkdir(parents=True)
+    (cat / "lakeroute.yaml").write_text(
+        f"storage:\n  s3:\n    provider: aws\n    bucket: b\n    region: us-east-1\n"
+        f"    endpoint: http://127.0.0.1:{port}\n    connect_timeout: 5m\n    max_retries: 0\n"
+        "    credentials: {access_key_id: k, secret_access_key: s}\n"
+    )
+    (cat / "t" / "silent.yaml").write_text(
+        "entityName: silent\nentityVersion: v1\ncoldStorage:\n  format: binary\n  location: {storage: s3, prefix: p}\n"
+    )
+    try:
+        done = subprocess.run([sys.executable, "-c", _INTERRUPT_SCRIPT, str(cat)],
+                              capture_output=True, text=True, timeout=60)
+    finally:
+        silent.close()
+    assert done.returncode == 0, done.stderr[-2000:]
+    took = float(done.stdout.split()[2])
+    assert 0.9 <= took < 10, done.stdout

@@ -107,3 +107,52 @@ def test_pickling_carries_options_not_credentials(tmp_path, servers) -> None:  #
         lake = clone.lake if isinstance(clone, LakeFileSystem) else clone
         assert bytes(lake.get("lake://p/d/v1/x")) == b"1"
     fs.rm("lake://p/d/v1/x")
+
+
+def test_writes_publish_whole_files_or_nothing(data_catalog: tuple[str, str]) -> None:
+    catalog, base = data_catalog
+    fs = LakeFileSystem(catalog=catalog)
+    path = base + "/w/f.txt"
+    fs.pipe(path, b"good")
+    # An exception inside `with` publishes nothing: the good file stays.
+    with pytest.raises(RuntimeError):
+        with fs.open(path, "wb") as f:
+            f.write(b"partial")
+            raise RuntimeError("boom")
+    assert fs.cat(path) == b"good"
+    # Appending would replace the object: refused, as is creating over an existing one.
+    with pytest.raises(NotImplementedError, match="append"):
+        fs.open(path, "ab")
+    with pytest.raises(NotImplementedError):
+        pd.DataFrame({"a": [1]}).to_csv(path, mode="a", storage_options={"catalog": catalog})
+    with pytest.raises(FileExistsError):
+        fs.open(path, "xb")
+    with fs.open(base + "/w/new.txt", "xb") as f:
+        f.write(b"new")
+    assert fs.cat(path) == b"good" and fs.cat(base + "/w/new.txt") == b"new"
+    # In a transaction, files appear when it commits, and not at all when it fails.
+    with fs.transaction:
+        with fs.open(base + "/w/t1.txt", "wb") as f:
+            f.write(b"t1")
+        assert not fs.exists(base + "/w/t1.txt")
+    assert fs.cat(base + "/w/t1.txt") == b"t1"
+    with pytest.raises(RuntimeError):
+        with fs.transaction:
+            with fs.open(base + "/w/t2.txt", "wb") as f:
+                f.write(b"t2")
+            raise RuntimeError("abandon")
+    assert not fs.exists(base + "/w/t2.txt")
+
+
+def test_directories_move_and_globs_delete(data_catalog: tuple[str, str]) -> None:
+    catalog, base = data_catalog
+    fs = LakeFileSystem(catalog=catalog)
+    for name in ["a/1.txt", "a/sub/2.txt", "g/p-1.txt", "g/p-2.txt", "g/keep.txt"]:
+        fs.pipe(f"{base}/{name}", name.encode())
+    fs.mv(base + "/a", base + "/b", recursive=True)
+    assert sorted(fs.find(base + "/b")) == [base + "/b/1.txt", base + "/b/sub/2.txt"]
+    assert fs.cat(base + "/b/sub/2.txt") == b"a/sub/2.txt" and fs.find(base + "/a") == []
+    fs.rm(base + "/g/p-*.txt")
+    assert fs.find(base + "/g") == [base + "/g/keep.txt"]
+    with pytest.raises(FileNotFoundError):
+        fs.rm(base + "/g/none-*.txt")

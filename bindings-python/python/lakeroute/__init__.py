@@ -56,6 +56,14 @@ class _RangeReader(io.RawIOBase):
         self._pos += n
         return n
 
+    def readall(self) -> bytes:
+        """The rest of the object in one ranged GET (``RawIOBase`` would ask 8 KiB at a time)."""
+        if self._pos >= self._size:
+            return b""
+        data = self._lake.get_range(self._uri, self._pos, self._size)
+        self._pos += len(data)
+        return bytes(data)
+
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
         base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
         self._pos = max(0, base + offset)

@@ -13,7 +13,9 @@ handles, and rebuilds its lake on the worker that unpickles it (Dask).
 Limits, stated plainly: object stores have no directories, so ``mkdir`` does nothing and a
 "directory" exists when something is below it (or it is a dataset root); paths must name a
 dataset (``lake://<domain>/<dataset>/v<N>/...``) to be listed; files are written whole on
-``close()`` (no appends). ``cat_ranges`` batches the ranges of each file into one call, which
+``close()``: mode ``"ab"`` is refused (object stores cannot append), ``"xb"`` raises
+``FileExistsError`` for an existing object, and an exception in a ``with`` block, or a failed
+write, publishes nothing. Files opened in a transaction are published when it commits. ``cat_ranges`` batches the ranges of each file into one call, which
 coalesces nearby ranges (parquet footers and column chunks) into few requests.
 """
 
@@ -40,9 +42,18 @@ class LakeFileSystem(AbstractFileSystem):
 
     def __init__(self, catalog: str | os.PathLike[str] | None = None, environment: str | None = None, **kwargs: Any) -> None:
         super().__init__(catalog=catalog, environment=environment, **kwargs)
-        self.catalog = os.fspath(catalog) if catalog is not None else None
-        self.environment = environment
-        self.lake = Lake(self.catalog, self.environment)
+        self.lake = Lake(os.fspath(catalog) if catalog is not None else None, environment)
+        # What the lake resolved (an absolute catalog folder, the environment LAKEROUTE_ENV or
+        # the catalog chose): a pickled filesystem is rebuilt from these (`__reduce__`), so a
+        # Dask worker with another working directory or environment reaches the same data.
+        self.catalog = self.lake.catalog
+        self.environment = self.lake.environment
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        from fsspec.spec import make_instance
+
+        options = {**self.storage_options, "catalog": self.catalog, "environment": self.environment}
+        return make_instance, (type(self), self.storage_args, options)
 
     # --- paths -------------------------------------------------------------------------------
     @classmethod
@@ -176,6 +187,13 @@ class LakeFileSystem(AbstractFileSystem):
         return out
 
     def _open(self, path: str, mode: str = "rb", block_size: int | None = None, autocommit: bool = True, cache_options: dict | None = None, **kwargs: Any) -> LakeFile:
+        if "a" in mode:
+            raise NotImplementedError(
+                f"cannot open {self._uri(path)} for appending: object stores replace objects "
+                "whole; read it, then write the whole new content with mode 'wb'"
+            )
+        if "x" in mode and self.exists(path):
+            raise FileExistsError(self._uri(path))
         return LakeFile(self, path, mode=mode, block_size=block_size or LakeFile.DEFAULT_BLOCK_SIZE, autocommit=autocommit, cache_options=cache_options, **kwargs)
 
     # --- writing -----------------------------------------------------------------------------
@@ -200,11 +218,17 @@ class LakeFileSystem(AbstractFileSystem):
     def cp_file(self, path1: str, path2: str, **kwargs: Any) -> None:
         self.lake.copy(self._uri(path1), self._uri(path2))
 
-    def mv(self, path1: str, path2: str, recursive: bool = False, maxdepth: int | None = None, **kwargs: Any) -> None:
-        if recursive and self.isdir(path1):
-            super().mv(path1, path2, recursive=recursive, maxdepth=maxdepth, **kwargs)
+    def mv(self, path1: str, path2: str, recursive: bool = False, maxdepth: int | None = None, **kwargs: Any) -> None:  # type: ignore[override]
+        if isinstance(path1, list):
+            raise NotImplementedError("mv takes one source path; call it once per path")
+        src, dst = self._strip_protocol(path1), self._strip_protocol(path2)
+        if recursive and self.isdir(src):
+            # Directories are prefixes: move every object below, keeping its relative name.
+            for name in self.find(src, maxdepth=maxdepth):
+                rel = self._strip_protocol(name)[len(src) :]
+                self.lake.rename(self._uri(src + rel), self._uri(dst + rel))
         else:
-            self.lake.rename(self._uri(path1), self._uri(path2))
+            self.lake.rename(self._uri(src), self._uri(dst))
 
     def rm_file(self, path: str) -> None:
         self.lake.delete(self._uri(path))
@@ -214,8 +238,17 @@ class LakeFileSystem(AbstractFileSystem):
 
     def rm(self, path: str | list, recursive: bool = False, maxdepth: int | None = None) -> None:  # type: ignore[override]
         for p in path if isinstance(path, list) else [path]:
-            if recursive and self.isdir(p):
+            if any(c in self._strip_protocol(p) for c in "*?["):
+                # A glob: what it matches (none: FileNotFoundError, as in s3fs).
+                names = self.expand_path(p, recursive=recursive, maxdepth=maxdepth)
+                for name in names:
+                    if not self.isdir(name):
+                        self.rm_file(name)
+            elif recursive and maxdepth is None and self.isdir(p):
                 self.lake.delete_prefix(self._uri(p) + "/")
+            elif recursive and self.isdir(p):
+                for name in self.find(p, maxdepth=maxdepth):
+                    self.rm_file(name)
             else:
                 self.rm_file(p)
 
@@ -232,9 +265,19 @@ class LakeFileSystem(AbstractFileSystem):
         return self.modified(path)
 
     def modified(self, path: str) -> Any:
-        from datetime import datetime
+        return _parse_time(self.info(path)["last_modified"])
 
-        return datetime.fromisoformat(self.info(path)["last_modified"])
+
+def _parse_time(text: str) -> Any:
+    """An RFC 3339 time as an aware ``datetime``. Before Python 3.11, ``fromisoformat`` takes
+    neither a ``Z`` nor more than six digits of fraction, and stores write both."""
+    import re
+    from datetime import datetime
+
+    text = re.sub(r"(\.\d{6})\d+", r"\1", text.strip())
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    return datetime.fromisoformat(text)
 
 
 class LakeFile(AbstractBufferedFile):
@@ -250,16 +293,46 @@ class LakeFile(AbstractBufferedFile):
         self._writer = self.fs.lake.writer(self.fs._uri(self.path))
 
     def _upload_chunk(self, final: bool = False) -> bool:
+        if getattr(self, "_failed", False):
+            raise OSError(f"an earlier write to {self.fs._uri(self.path)} failed; nothing was published")
         data = self.buffer.getvalue()
-        if not hasattr(self, "_writer"):
-            self._initiate_upload()
-        if data:
-            self._writer.write(data)
-        if final:
-            self._writer.close()
+        try:
+            if not hasattr(self, "_writer"):
+                self._initiate_upload()
+            if data:
+                self._writer.write(data)
+        except BaseException:
+            # The upload is abandoned: closing the file later publishes nothing.
+            self._failed = True
+            self.discard()
+            raise
+        if final and self.autocommit:
+            self.commit()
         return True
 
+    def commit(self) -> None:
+        """Publishes the object (at ``close()``, or when the transaction commits)."""
+        if not hasattr(self, "_writer"):
+            self._initiate_upload()
+        self._writer.close()
+
     def discard(self) -> None:
+        """Abandons the upload: nothing appears at the path."""
         writer = getattr(self, "_writer", None)
         if writer is not None:
             writer.abort()
+
+    def __exit__(self, exc_type, exc, tb):  # type: ignore[no-untyped-def]
+        if exc_type is not None and self.mode != "rb" and not self.closed:
+            # An exception inside ``with``: publish nothing (a partial file would replace a
+            # good one).
+            self.discard()
+            self.closed = True
+            return False
+        return super().__exit__(exc_type, exc, tb)
+
+    def close(self) -> None:
+        if getattr(self, "_failed", False) and not self.closed:
+            self.closed = True
+            return
+        super().close()

@@ -120,6 +120,58 @@ async fn locations_follow_the_environment() -> TestResult {
     Ok(())
 }
 
+/// A physical URI into a bucket that a profile serves uses that profile's settings for the
+/// lake's environment (its credentials, here its folder), and a read-only environment refuses
+/// writes to it as it does to datasets.
+#[tokio::test]
+async fn physical_uris_follow_the_environment_too() -> TestResult {
+    let data = tempfile::tempdir()?;
+    let root = data.path().display();
+    let settings = format!(
+        "\
+default_environment: prod
+environments:
+  prod: {{}}
+  test: {{read_only: true}}
+  stage: {{}}
+storage:
+  stand-in:
+    provider: local
+    emulates: aws
+    buckets: [acme]
+    root: {root}/prod
+    environments:
+      stage: {{root: {root}/stage}}
+      test: {{root: {root}/test}}
+"
+    );
+    let cat = TempCatalog::new(&[("lakeroute.yaml", settings.as_str())])?;
+    let prod = cat.lake()?;
+    let phys = |lake: &Lake| {
+        lake.resolve("s3://acme/k")
+            .map(|r| r.physical().to_string())
+    };
+    let under = |dir: &str| -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+        let path = data.path().join(dir).join("acme/k");
+        Ok(lakeroute::PhysicalUri::from_local_path(&path)?.to_string())
+    };
+    assert_eq!(phys(&prod)?, under("prod")?);
+    let stage = prod.with_environment("stage")?;
+    assert_eq!(phys(&stage)?, under("stage")?);
+    stage.put("s3://acme/k", "staged".into()).await?;
+    assert!(data.path().join("stage/acme/k").exists());
+    assert!(!data.path().join("prod/acme/k").exists());
+    let test = prod.with_environment("test")?;
+    let err = test
+        .put("s3://acme/k", "x".into())
+        .await
+        .err()
+        .ok_or("a write to a bucket was allowed in a read-only environment")?;
+    assert!(matches!(err, Error::ReadOnly { .. }), "{err:?}");
+    assert!(!data.path().join("test/acme/k").exists());
+    Ok(())
+}
+
 #[tokio::test]
 async fn dev_reads_through_to_prod_and_never_changes_it() -> TestResult {
     let data = tempfile::tempdir()?;

@@ -574,8 +574,9 @@ impl Router {
                     // Accounted as the physical store, under its profile, and read through the
                     // cache: one entry, whichever name reads it.
                     let namespace = Namespace::Physical(ns_base.clone());
-                    let t =
+                    let mut t =
                         self.wrapped_target(namespace, p, self.profile_store(p)?, key_root, false);
+                    t.read_only = self.read_only_environment(scheme);
                     let target = Arc::new(t);
                     if let Ok(mut map) = self.physical_targets.write() {
                         map.insert(ns_base, Arc::clone(&target));
@@ -638,6 +639,7 @@ impl Router {
                             Vec::new(),
                         );
                         t.base = store;
+                        t.read_only = self.read_only_environment(scheme);
                         let target = Arc::new(t);
                         if let Ok(mut map) = self.physical_targets.write() {
                             map.insert(ns_base, Arc::clone(&target));
@@ -669,7 +671,7 @@ impl Router {
             PhysicalScheme::Azure => Provider::Azure,
             _ => Provider::Memory,
         };
-        self.catalog.profiles().find_map(|p| {
+        let serves = |p: &StorageProfile| {
             let direct = p.provider == provider
                 && match provider {
                     Provider::Aws => p.bucket.as_deref() == Some(name),
@@ -680,11 +682,37 @@ impl Router {
                     _ => p.name == name,
                 };
             if direct {
-                return Some((p, Vec::new()));
+                return Some(Vec::new());
             }
             let stand_in = p.emulates == Some(provider) && p.buckets.iter().any(|b| b == name);
-            stand_in.then(|| (p, vec![name.to_string()]))
-        })
+            stand_in.then(|| vec![name.to_string()])
+        };
+        // A profile's settings for this lake's environment (`name@env`, its credentials say)
+        // win over its own; other environments' are not this lake's to use.
+        let mut found = None;
+        for p in self.catalog.profiles() {
+            let of_env = p.name.split_once('@').map(|(_, env)| env);
+            if of_env.is_some() && of_env != self.environment.as_deref() {
+                continue;
+            }
+            if let Some(key_root) = serves(p) {
+                if of_env.is_some() {
+                    return Some((p, key_root));
+                }
+                found.get_or_insert((p, key_root));
+            }
+        }
+        found
+    }
+
+    /// This lake's environment, if it is read-only and `scheme` is a cloud's: writes to S3
+    /// and Azure are refused in it whether they name a dataset or a bucket. Local files are
+    /// not (downloads write them).
+    fn read_only_environment(&self, scheme: PhysicalScheme) -> Option<String> {
+        let env = self.environment.as_deref()?;
+        let cloud = matches!(scheme, PhysicalScheme::S3 | PhysicalScheme::Azure);
+        (cloud && self.catalog.environment(env).is_some_and(|e| e.read_only))
+            .then(|| env.to_string())
     }
 
     fn profile_store(&self, p: &StorageProfile) -> Result<Arc<dyn ObjectStore>> {

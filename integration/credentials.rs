@@ -484,6 +484,39 @@ fn sso_profile_gets_role_credentials_from_the_portal() -> TestResult {
     Ok(())
 }
 
+/// A bucket no profile serves is read with the AWS SDK's own chain too: here a named profile
+/// (`AWS_PROFILE`) whose credentials come from a `credential_process`, which object_store's
+/// environment-only chain never reads.
+#[test]
+fn a_bucket_no_profile_serves_gets_credentials_from_the_aws_profile() -> TestResult {
+    let Some(s) = servers() else { return Ok(()) };
+    let env = Env::new(&s)?;
+    let vars = [
+        ("AWS_PROFILE", "process"),
+        ("AWS_ENDPOINT_URL", s.s3.as_str()),
+        ("AWS_ALLOW_HTTP", "true"),
+        ("LAKEROUTE_LOG", "trace"),
+    ];
+    let local = env.dir.path().join("ambient.txt");
+    std::fs::write(&local, "no profile needed")?;
+    let uri = format!(
+        "s3://lakeroute-it-2/auth/{}/ambient.txt",
+        lakeroute_integration::run_id()
+    );
+    let put = env.run(&vars, &["put", local.to_str().ok_or("path")?, &uri])?;
+    assert!(put.status.success(), "{}", text(&put));
+    let cat = env.run(&vars, &["cat", &uri])?;
+    assert_eq!(String::from_utf8_lossy(&cat.stdout), "no profile needed");
+    assert!(
+        text(&put).contains("AKIAPROCESSEXAMPLE") || text(&put).contains("Process"),
+        "the credentials came from the credential_process: {}",
+        text(&put)
+    );
+    assert_no_credentials("ambient", &(text(&put) + &text(&cat)));
+    let _ = env.run(&vars, &["rm", &uri]);
+    Ok(())
+}
+
 #[test]
 fn nothing_resolves_names_the_profile_every_source_and_a_fix() -> TestResult {
     let Some(s) = servers() else { return Ok(()) };

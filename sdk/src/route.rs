@@ -565,7 +565,7 @@ impl Router {
                 None,
                 Vec::new(),
                 self.stores.get_or_build(&StoreKey::FileSystem, || {
-                    build_ambient_store(&StoreKey::FileSystem)
+                    build_ambient_store(&StoreKey::FileSystem, &self.stores)
                 })?,
                 PhysicalUri::from_parts(PhysicalScheme::File, "", None, Vec::new()),
             ),
@@ -602,7 +602,7 @@ impl Router {
                     };
                     let store = self
                         .stores
-                        .get_or_build(&key, || build_ambient_store(&key))?;
+                        .get_or_build(&key, || build_ambient_store(&key, &self.stores))?;
                     if provider == Provider::Memory {
                         (None, Vec::new(), store, ns_base.clone())
                     } else {

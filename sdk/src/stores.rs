@@ -381,23 +381,46 @@ fn http_settings(p: &StorageProfile) -> (object_store::RetryConfig, object_store
     (retry, client)
 }
 
-/// A store for a physical URI that no profile serves, configured from the environment.
-pub(crate) fn build_ambient_store(key: &StoreKey) -> Result<Arc<dyn ObjectStore>> {
+/// A store for a physical URI that no profile serves, configured from the environment, with the
+/// clouds' own credential chains (as a profile with `credentials: ambient` has): AWS profiles,
+/// SSO, `credential_process`, web identity and the instance's role; Azure's identity chain
+/// unless the environment gives a key or SAS token.
+pub(crate) fn build_ambient_store(
+    key: &StoreKey,
+    registry: &StoreRegistry,
+) -> Result<Arc<dyn ObjectStore>> {
     let invalid = |what: &str, e: object_store::Error| Error::InvalidProfile {
         profile: what.to_string(),
         reason: format!("{e}; declare a storage profile for it in the catalog"),
     };
+    let ambient = |provider: Provider, name: &str, account: Option<&str>| {
+        StorageProfile::implicit(
+            provider,
+            name,
+            account,
+            ambient_settings(key).region,
+            (std::path::PathBuf::new(), 0),
+        )
+    };
     Ok(match key {
-        StoreKey::S3(bucket) => Arc::new(
-            AmazonS3Builder::from_env()
-                .with_bucket_name(bucket)
-                .build()
-                .map_err(|e| invalid(&format!("s3://{bucket}"), e))?,
-        ),
+        StoreKey::S3(bucket) => {
+            let mut b = AmazonS3Builder::from_env().with_bucket_name(bucket);
+            if let Some(chain) = registry.aws_chain(&ambient(Provider::Aws, bucket, None)) {
+                b = b.with_credentials(chain);
+            }
+            Arc::new(
+                b.build()
+                    .map_err(|e| invalid(&format!("s3://{bucket}"), e))?,
+            )
+        }
         StoreKey::Azure(account, container) => {
             let mut b = MicrosoftAzureBuilder::from_env().with_container_name(container);
             if let Some(account) = account {
                 b = b.with_account(account);
+            }
+            let profile = ambient(Provider::Azure, container, account.as_deref());
+            if let Some(chain) = registry.azure_chain(&profile) {
+                b = b.with_credentials(chain);
             }
             Arc::new(
                 b.build()

@@ -140,7 +140,7 @@ pub fn python() -> Option<PathBuf> {
 }
 
 /// The `storage:` entries for an S3 profile and an Azure profile on these servers. `s3-2` does
-/// not say `path_style`: its endpoint, an IP address, keeps path-style requests all the same.
+/// not say `path_style`: a custom endpoint is addressed path-style all the same.
 pub fn profiles(s: &Servers, s3_endpoint: &str) -> String {
     format!(
         "  s3:

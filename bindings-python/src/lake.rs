@@ -30,6 +30,26 @@ pub(crate) fn block_on<T: Send + 'static, E: Send + 'static>(
     fut: impl Future<Output = Result<T, E>> + Send + 'static,
     convert: fn(E) -> PyErr,
 ) -> PyResult<T> {
+    wait(py, fut, convert, true)
+}
+
+/// As [`block_on`], but an interrupt leaves the task running to its end: for steps of a
+/// multipart upload, which are not safe to cancel halfway (the writer would lose its buffered
+/// part, or an upload would be left unfinished and billed).
+pub(crate) fn block_on_to_the_end<T: Send + 'static, E: Send + 'static>(
+    py: Python<'_>,
+    fut: impl Future<Output = Result<T, E>> + Send + 'static,
+    convert: fn(E) -> PyErr,
+) -> PyResult<T> {
+    wait(py, fut, convert, false)
+}
+
+fn wait<T: Send + 'static, E: Send + 'static>(
+    py: Python<'_>,
+    fut: impl Future<Output = Result<T, E>> + Send + 'static,
+    convert: fn(E) -> PyErr,
+    cancel: bool,
+) -> PyResult<T> {
     // tokio refuses to block one of its own threads: fail before anything has started.
     if tokio::runtime::Handle::try_current().is_ok() {
         return Err(pyo3::exceptions::PyRuntimeError::new_err(
@@ -46,7 +66,9 @@ pub(crate) fn block_on<T: Send + 'static, E: Send + 'static>(
             Ok(joined) => break joined,
             Err(_) => {
                 if let Err(interrupted) = py.check_signals() {
-                    task.abort();
+                    if cancel {
+                        task.abort();
+                    }
                     return Err(interrupted);
                 }
             }
@@ -140,10 +162,13 @@ impl PyLake {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if held.0 != pid {
-            *held = (
+            let fresh = (
                 pid,
                 open_lake(self.catalog.as_deref(), self.environment.as_deref())?,
             );
+            // The parent's lake is the parent's: dropping it here would run its destructors in
+            // the child (saving the parent's accounting once more, for one).
+            std::mem::forget(std::mem::replace(&mut *held, fresh));
         }
         Ok(held.1.clone())
     }

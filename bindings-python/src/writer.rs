@@ -10,7 +10,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::Mutex;
 
 use crate::errors::to_py;
-use crate::lake::block_on;
+use crate::lake::block_on_to_the_end;
 
 /// An object being written; nothing is visible at its URI until `close()` succeeds, and
 /// `abort()` (or an error) leaves nothing behind.
@@ -68,7 +68,7 @@ impl PyWriter {
         let bytes = bytes::Bytes::copy_from_slice(data.as_ref());
         let n = bytes.len();
         let (inner, uri) = (Arc::clone(&self.inner), self.uri.clone());
-        block_on(
+        block_on_to_the_end(
             py,
             async move {
                 let mut guard = inner.lock().await;
@@ -83,7 +83,7 @@ impl PyWriter {
     /// Completes the object.
     fn close(&self, py: Python<'_>) -> PyResult<()> {
         let (inner, uri) = (Arc::clone(&self.inner), self.uri.clone());
-        block_on(
+        block_on_to_the_end(
             py,
             async move {
                 let mut guard = inner.lock().await;
@@ -103,7 +103,7 @@ impl PyWriter {
     /// Abandons the object: nothing is written.
     fn abort(&self, py: Python<'_>) -> PyResult<()> {
         let (inner, uri) = (Arc::clone(&self.inner), self.uri.clone());
-        block_on(
+        block_on_to_the_end(
             py,
             async move {
                 let mut guard = inner.lock().await;
@@ -120,7 +120,7 @@ impl PyWriter {
     #[getter]
     fn closed(&self, py: Python<'_>) -> PyResult<bool> {
         let inner = Arc::clone(&self.inner);
-        block_on(
+        block_on_to_the_end(
             py,
             async move { Ok(inner.lock().await.is_none()) },
             to_py_failure,

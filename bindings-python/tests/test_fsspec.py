@@ -156,3 +156,30 @@ def test_directories_move_and_globs_delete(data_catalog: tuple[str, str]) -> Non
     assert fs.find(base + "/g") == [base + "/g/keep.txt"]
     with pytest.raises(FileNotFoundError):
         fs.rm(base + "/g/none-*.txt")
+
+
+def test_fsspec_edge_cases_of_moving_and_creating(data_catalog: tuple[str, str]) -> None:
+    catalog, base = data_catalog
+    fs = LakeFileSystem(catalog=catalog)
+    for name in ["src/1.txt", "src/sub/2.txt", "dst/old.txt"]:
+        fs.pipe(f"{base}/{name}", name.encode())
+    # Onto itself: nothing moves, nothing is lost.
+    fs.mv(base + "/src/1.txt", base + "/src/1.txt")
+    fs.mv(base + "/src", base + "/src", recursive=True)
+    assert fs.cat(base + "/src/1.txt") == b"src/1.txt"
+    # Into an existing directory, a directory keeps its name there (fsspec's copy rules).
+    fs.mv(base + "/src", base + "/dst", recursive=True)
+    assert sorted(fs.find(base + "/dst")) == [base + "/dst/old.txt", base + "/dst/src/1.txt", base + "/dst/src/sub/2.txt"]
+    # "xb" is an atomic create: of two writers that both found nothing, the second fails.
+    first, second = fs.open(base + "/x.txt", "xb"), fs.open(base + "/x.txt", "xb")
+    first.write(b"first")
+    first.close()
+    second.write(b"second")
+    with pytest.raises(FileExistsError):
+        second.close()
+    assert fs.cat(base + "/x.txt") == b"first"
+    # A file still open when its transaction commits is published with what it holds.
+    with fs.transaction:
+        f = fs.open(base + "/open.txt", "wb")
+        f.write(b"written, never closed")
+    assert fs.cat(base + "/open.txt") == b"written, never closed"

@@ -487,6 +487,20 @@ impl Lake {
     async fn rename_mode(&self, from: &str, to: &str, mode: RenameTargetMode) -> Result<()> {
         let src = self.writable(from)?;
         let dst = self.writable(to)?;
+        // Onto itself: nothing to move (a store that renames by copy then delete would delete
+        // the object). Unless the target must be new: then it exists.
+        if src.same_store(&dst) && src.path()? == dst.path()? {
+            return match mode {
+                RenameTargetMode::Create => Err(Error::AlreadyExists {
+                    uri: to.to_string(),
+                    source: object_store::Error::AlreadyExists {
+                        path: to.to_string(),
+                        source: "rename target is the source".into(),
+                    },
+                }),
+                _ => Ok(()),
+            };
+        }
         if src.same_store(&dst) {
             return src
                 .store()

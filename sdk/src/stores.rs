@@ -154,29 +154,27 @@ fn aws_store(
         .ok_or_else(|| invalid("set \"bucket\"".into()))?;
     let mut b = base
         .with_bucket_name(bucket)
-        .with_virtual_hosted_style_request(!p.path_style);
+        .with_virtual_hosted_style_request(!p.path_style && virtual_hostable(bucket));
     if let Some(region) = &p.region {
         b = b.with_region(region);
     }
     // The profile's endpoint wins over the environment's (`AWS_ENDPOINT_URL_S3`, then
-    // `AWS_ENDPOINT_URL`), as in the AWS SDKs. object_store takes a virtual-hosted endpoint to
-    // name the bucket already (it would send requests to the bare endpoint), so the bucket is
-    // put in its host here.
+    // `AWS_ENDPOINT_URL`), as in the AWS SDKs, and is addressed path-style, as botocore does
+    // (`https://host/bucket/key`, what `lakeroute plan` tells engines too), unless its host
+    // already begins with the bucket (object_store's form of a virtual-hosted endpoint).
+    // object_store itself would take any endpoint, in virtual-hosted style, to name the bucket,
+    // and send requests to it without one.
     let endpoint = p
         .endpoint
         .clone()
         .or_else(|| b.get_config_value(&AmazonS3ConfigKey::S3Endpoint))
         .or_else(|| b.get_config_value(&AmazonS3ConfigKey::Endpoint));
     if let Some(endpoint) = endpoint {
-        let (endpoint, virtual_hosted) = if p.path_style {
-            (endpoint, false)
-        } else {
-            bucket_endpoint(&endpoint, bucket).map_err(invalid)?
-        };
+        let names_bucket = !p.path_style && names_bucket(&endpoint, bucket);
         b = b
             .with_endpoint(&endpoint)
             .with_config(AmazonS3ConfigKey::S3Endpoint, &endpoint)
-            .with_virtual_hosted_style_request(virtual_hosted);
+            .with_virtual_hosted_style_request(names_bucket);
     }
     b = match &p.credentials {
         Credentials::Ambient | Credentials::AwsChain { .. } => match registry.aws_chain(p) {
@@ -212,24 +210,27 @@ fn aws_store(
     Ok(store)
 }
 
-/// The endpoint to send a bucket's requests to, given a custom S3 `endpoint` and virtual-hosted
-/// addressing: the bucket as the first label of its host, and true. As the AWS SDKs do, a
-/// bucket that cannot be a host label (it has a dot) and an endpoint whose host is an IP
-/// address or `localhost` keep path-style addressing: the endpoint as given, and false.
-fn bucket_endpoint(endpoint: &str, bucket: &str) -> std::result::Result<(String, bool), String> {
-    let mut url = url::Url::parse(endpoint).map_err(|e| {
-        format!("endpoint {endpoint:?} is not a URL ({e}); give one like https://s3.example.com")
-    })?;
-    let host = match url.host() {
-        Some(url::Host::Domain(d)) if d != "localhost" && !bucket.contains('.') => d.to_string(),
-        _ => return Ok((endpoint.to_string(), false)),
-    };
-    // An endpoint that already names the bucket (as object_store's own docs ask) stays.
-    if !host.starts_with(&format!("{bucket}.")) {
-        url.set_host(Some(&format!("{bucket}.{host}")))
-            .map_err(|e| format!("endpoint {endpoint:?} with bucket {bucket:?}: {e}"))?;
-    }
-    Ok((url.as_str().trim_end_matches('/').to_string(), true))
+/// Whether `endpoint`'s host begins with `bucket` and a dot: object_store's form of a
+/// virtual-hosted endpoint (`https://bucket.host`), which already names the bucket.
+fn names_bucket(endpoint: &str, bucket: &str) -> bool {
+    url::Url::parse(endpoint)
+        .ok()
+        .and_then(|u| u.host_str().map(|h| h.starts_with(&format!("{bucket}."))))
+        .unwrap_or(false)
+}
+
+/// Whether `bucket` can be the first label of a host name (as the AWS SDKs decide between
+/// virtual-hosted and path-style addressing): 3 to 63 lowercase letters, digits and hyphens,
+/// beginning and ending with a letter or digit. A bucket with a dot cannot over HTTPS (its
+/// name would not match the certificate).
+fn virtual_hostable(bucket: &str) -> bool {
+    let bytes = bucket.as_bytes();
+    (3..=63).contains(&bytes.len())
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+        && bytes.first().is_some_and(u8::is_ascii_alphanumeric)
+        && bytes.last().is_some_and(u8::is_ascii_alphanumeric)
 }
 
 /// The Azure store of an `azure` profile, on `base` (the builder the environment configured).
@@ -341,8 +342,10 @@ pub(crate) fn build_profile_store(
     }
 }
 
-/// Whether the environment gives Azure storage an account key or SAS token, or asks for the
-/// emulator: object_store's builder reads those itself (`MicrosoftAzureBuilder::from_env`).
+/// Whether the environment gives Azure storage credentials under object_store's own names (an
+/// account key, a SAS token, a bearer token, a service principal's `AZURE_STORAGE_CLIENT_*`), or
+/// asks for the emulator: object_store's builder reads those itself
+/// (`MicrosoftAzureBuilder::from_env`), and they win over the identity chain.
 fn azure_keys_in_environment() -> bool {
     [
         "AZURE_STORAGE_ACCOUNT_KEY",
@@ -351,6 +354,11 @@ fn azure_keys_in_environment() -> bool {
         "AZURE_STORAGE_SAS_KEY",
         "AZURE_STORAGE_SAS_TOKEN",
         "AZURE_STORAGE_USE_EMULATOR",
+        // object_store's own names for a bearer token and a service principal.
+        "AZURE_STORAGE_TOKEN",
+        "AZURE_STORAGE_CLIENT_ID",
+        "AZURE_STORAGE_CLIENT_SECRET",
+        "AZURE_STORAGE_TENANT_ID",
     ]
     .iter()
     .any(|k| std::env::var(k).is_ok_and(|v| !v.is_empty()))
@@ -591,15 +599,22 @@ mod tests {
              \x20 path: {{provider: aws, bucket: b, region: auto, endpoint: https://acct.r2.example.com, path_style: true, {keys}}}\n\
              \x20 ip: {{provider: aws, bucket: b, region: auto, endpoint: http://127.0.0.1:9000, allow_http: true, {keys}}}\n\
              \x20 dotted: {{provider: aws, bucket: b.c, region: auto, endpoint: https://acct.r2.example.com, {keys}}}\n\
-             \x20 env: {{provider: aws, bucket: b, region: auto, {keys}}}\n"
+             \x20 env: {{provider: aws, bucket: b, region: auto, {keys}}}\n\
+             \x20 aws: {{provider: aws, bucket: bucket-1, region: eu-west-1, {keys}}}\n\
+             \x20 aws-dotted: {{provider: aws, bucket: b.c, region: eu-west-1, {keys}}}\n"
         ))?;
         let plain = AmazonS3Builder::new;
         for (name, want) in [
-            ("hosted", "https://b.acct.r2.example.com/k"),
-            ("named", "https://b.acct.r2.example.com/k"),
+            // A custom endpoint is addressed path-style, as botocore does...
+            ("hosted", "https://acct.r2.example.com/b/k"),
             ("path", "https://acct.r2.example.com/b/k"),
             ("ip", "http://127.0.0.1:9000/b/k"),
             ("dotted", "https://acct.r2.example.com/b.c/k"),
+            // ...unless its host already names the bucket.
+            ("named", "https://b.acct.r2.example.com/k"),
+            // AWS's own endpoint: virtual-hosted, but path-style for a bucket with a dot.
+            ("aws", "https://bucket-1.s3.eu-west-1.amazonaws.com/k"),
+            ("aws-dotted", "https://s3.eu-west-1.amazonaws.com/b.c/k"),
         ] {
             assert_eq!(url_of(&catalog, name, plain()).await?, want, "{name}");
         }
@@ -609,14 +624,15 @@ mod tests {
             AmazonS3Builder::new()
                 .with_endpoint("https://generic.example.com")
                 .with_config(AmazonS3ConfigKey::S3Endpoint, "https://s3only.example.com")
+                .with_virtual_hosted_style_request(true)
         };
         assert_eq!(
             url_of(&catalog, "env", from_env()).await?,
-            "https://b.s3only.example.com/k"
+            "https://s3only.example.com/b/k"
         );
         assert_eq!(
             url_of(&catalog, "hosted", from_env()).await?,
-            "https://b.acct.r2.example.com/k"
+            "https://acct.r2.example.com/b/k"
         );
         Ok(())
     }

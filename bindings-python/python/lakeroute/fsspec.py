@@ -13,9 +13,11 @@ handles, and rebuilds its lake on the worker that unpickles it (Dask).
 Limits, stated plainly: object stores have no directories, so ``mkdir`` does nothing and a
 "directory" exists when something is below it (or it is a dataset root); paths must name a
 dataset (``lake://<domain>/<dataset>/v<N>/...``) to be listed; files are written whole on
-``close()``: mode ``"ab"`` is refused (object stores cannot append), ``"xb"`` raises
-``FileExistsError`` for an existing object, and an exception in a ``with`` block, or a failed
-write, publishes nothing. Files opened in a transaction are published when it commits. ``cat_ranges`` batches the ranges of each file into one call, which
+``close()``: mode ``"ab"`` is refused (object stores cannot append); ``"xb"`` raises
+``FileExistsError`` for an existing object (atomically for a file up to one block, 8 MiB by
+default); an exception inside ``with fs.open(path, "wb") as f:``, or a failed write, publishes
+nothing (``fsspec.open`` and text or compressed modes close the file whatever happened, as they
+do for every filesystem). Files opened in a transaction are published when it commits. ``cat_ranges`` batches the ranges of each file into one call, which
 coalesces nearby ranges (parquet footers and column chunks) into few requests.
 """
 
@@ -222,7 +224,13 @@ class LakeFileSystem(AbstractFileSystem):
         if isinstance(path1, list):
             raise NotImplementedError("mv takes one source path; call it once per path")
         src, dst = self._strip_protocol(path1), self._strip_protocol(path2)
+        if src == dst:
+            return
         if recursive and self.isdir(src):
+            # As fsspec's copy: into an existing directory, the source keeps its name there
+            # (unless it was given with a trailing slash: then its contents move).
+            if self.isdir(dst) and not str(path1).endswith("/"):
+                dst = f"{dst}/{src.rsplit('/', 1)[-1]}"
             # Directories are prefixes: move every object below, keeping its relative name.
             for name in self.find(src, maxdepth=maxdepth):
                 rel = self._strip_protocol(name)[len(src) :]
@@ -290,34 +298,57 @@ class LakeFile(AbstractBufferedFile):
         return bytes(self.fs.lake.get_range(self.fs._uri(self.path), start, end))
 
     def _initiate_upload(self) -> None:
-        self._writer = self.fs.lake.writer(self.fs._uri(self.path))
+        """Nothing yet: a file that fits in one block is written in one request at the end
+        (for ``"xb"``, only if nothing exists there); a larger one starts its multipart upload
+        with its first block."""
 
     def _upload_chunk(self, final: bool = False) -> bool:
+        uri = self.fs._uri(self.path)
         if getattr(self, "_failed", False):
-            raise OSError(f"an earlier write to {self.fs._uri(self.path)} failed; nothing was published")
+            raise OSError(f"an earlier write to {uri} failed; nothing was published")
         data = self.buffer.getvalue()
         try:
-            if not hasattr(self, "_writer"):
-                self._initiate_upload()
-            if data:
-                self._writer.write(data)
+            if final and not hasattr(self, "_writer"):
+                # The whole file: published at once, or when the transaction commits.
+                self._whole = data
+            else:
+                if not hasattr(self, "_writer"):
+                    self._writer = self.fs.lake.writer(uri)
+                if data:
+                    self._writer.write(data)
         except BaseException:
             # The upload is abandoned: closing the file later publishes nothing.
             self._failed = True
             self.discard()
             raise
         if final and self.autocommit:
-            self.commit()
+            self._publish()
         return True
 
+    def _publish(self) -> None:
+        uri = self.fs._uri(self.path)
+        whole = getattr(self, "_whole", None)
+        if whole is not None:
+            del self._whole
+            if "x" in self.mode:
+                self.fs.lake.put_if_absent(uri, whole)
+            else:
+                self.fs.lake.put(uri, whole)
+        elif hasattr(self, "_writer"):
+            self._writer.close()
+
     def commit(self) -> None:
-        """Publishes the object (at ``close()``, or when the transaction commits)."""
-        if not hasattr(self, "_writer"):
-            self._initiate_upload()
-        self._writer.close()
+        """Publishes the object (called when the transaction it was opened in commits)."""
+        if not self.closed:
+            # Still open: what was written so far is the file.
+            self.close()
+        if getattr(self, "_failed", False):
+            raise OSError(f"the write to {self.fs._uri(self.path)} failed; nothing was published")
+        self._publish()
 
     def discard(self) -> None:
         """Abandons the upload: nothing appears at the path."""
+        self.__dict__.pop("_whole", None)
         writer = getattr(self, "_writer", None)
         if writer is not None:
             writer.abort()

@@ -272,6 +272,28 @@ async fn a_rename_onto_itself_keeps_the_object() -> TestResult {
     Ok(())
 }
 
+/// A sync matches every listed object to its key however its arguments were written: a
+/// domain in capitals (as job descriptors write them), a folder with a space given as is.
+#[tokio::test]
+async fn a_sync_matches_keys_however_its_arguments_are_written() -> TestResult {
+    let data = tempfile::tempdir()?;
+    let root = data.path().join("My Lake");
+    std::fs::create_dir_all(&root)?;
+    let (_cat, lake) = setup(&root)?;
+    lake.put("lake://finance/customer/v1/a.txt", "a".into())
+        .await?;
+    lake.put("lake://finance/customer/v1/b/c.txt", "c".into())
+        .await?;
+    let out = data.path().join("out dir");
+    let dst = format!("file://{}/", out.display());
+    let first = lake.sync("lake://Finance/customer/v1/", &dst).await?;
+    assert_eq!((first.copied, first.skipped), (2, 0), "{first:?}");
+    assert_eq!(std::fs::read_to_string(out.join("b/c.txt"))?, "c");
+    let again = lake.sync("lake://Finance/customer/v1", &dst).await?;
+    assert_eq!((again.copied, again.skipped), (0, 2), "{again:?}");
+    Ok(())
+}
+
 #[test]
 fn unknown_profile_is_refused_with_the_closest_name() -> TestResult {
     let cat = TempCatalog::new(&[

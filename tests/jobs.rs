@@ -464,3 +464,113 @@ storage:
     );
     Ok(())
 }
+
+/// A job runs in the environment its descriptor names, and its engine settings match the engine
+/// and the keys as stored: Spark 4's AWS SDK v2 chain, a SAS token for hadoop-azure, keys with
+/// spaces written as they are for Spark and fsspec and percent-encoded only in object_store's
+/// URL.
+#[tokio::test]
+async fn a_job_is_planned_in_its_environment_with_its_engines_settings() -> TestResult {
+    let settings = "\
+default_environment: prod
+environments:
+  prod: {}
+  dev: {prefix: _env/dev}
+clusters:
+  aws4: {provider: aws, region: us-east-1, engine: spark-4.0.0}
+storage:
+  raw:
+    provider: aws
+    bucket: acme-raw
+    region: us-east-1
+  gold:
+    provider: azure
+    account: acmegold
+    container: gold
+    region: westeurope
+    credentials: {sas_token: '?sv=2022-11-02&sig=SIGNATURE'}
+";
+    let job = "\
+specVersion: v1
+name: nightly
+environment: dev
+sources:
+  - {domain: finance, name: customer, version: v1}
+sink: {domain: marketing, name: scores, version: v1}
+framework: {kind: spark, cluster: aws4}
+";
+    let cat = TempCatalog::new(&[
+        ("lakeroute.yaml", settings),
+        (
+            "finance/customer.yaml",
+            &descriptor("finance", "customer", 1, "raw", "raw data"),
+        ),
+        (
+            "marketing/scores.yaml",
+            &descriptor("marketing", "scores", 1, "gold", "scores"),
+        ),
+        ("jobs/nightly.yaml", job),
+    ])?;
+    let lake = cat.lake()?;
+    assert_eq!(lake.environment(), Some("prod"));
+    let job = lake.load_job(&cat.file("jobs/nightly.yaml"))?;
+    let offline = PlanOptions::default().with_skip_sizes(true);
+    let plan = lake.plan(&job, &offline).await?;
+    assert_eq!(plan.environment.as_deref(), Some("dev"));
+    let source = &plan.sources[0];
+    assert_eq!(source.spark_uri, "s3a://acme-raw/_env/dev/raw data/");
+    assert_eq!(source.fsspec_uri, "s3://acme-raw/_env/dev/raw data/");
+    assert_eq!(
+        source.object_store_uri,
+        "s3://acme-raw/_env/dev/raw%20data/"
+    );
+    assert_eq!(
+        source.spark_conf["spark.hadoop.fs.s3a.bucket.acme-raw.aws.credentials.provider"],
+        "software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider"
+    );
+    let sink = plan.sink.as_ref().ok_or("no sink planned")?;
+    assert!(
+        sink.spark_uri.contains("/_env/dev/scores/"),
+        "{}",
+        sink.spark_uri
+    );
+    let host = "acmegold.dfs.core.windows.net";
+    assert_eq!(
+        sink.spark_conf[&format!("spark.hadoop.fs.azure.account.auth.type.{host}")],
+        "SAS"
+    );
+    assert!(!sink.spark_conf.values().any(|v| v.contains("SIGNATURE")));
+    let inline = lake
+        .plan(&job, &offline.clone().with_inline_credentials(true))
+        .await?;
+    let sink = inline.sink.as_ref().ok_or("no sink planned")?;
+    assert_eq!(
+        sink.spark_conf[&format!("spark.hadoop.fs.azure.sas.fixed.token.{host}")],
+        "sv=2022-11-02&sig=SIGNATURE"
+    );
+    Ok(())
+}
+
+#[test]
+fn a_profiles_settings_for_an_undeclared_environment_are_a_problem() -> TestResult {
+    let settings = "\
+default_environment: prod
+environments:
+  prod: {}
+storage:
+  lake:
+    provider: memory
+    environments:
+      prdo: {prefix: other}
+";
+    let cat = TempCatalog::new(&[("lakeroute.yaml", settings)])?;
+    let (_, problems) = lakeroute::Catalog::check(cat.path())?;
+    let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    assert!(
+        text.iter().any(|p| p.contains(
+            "storage profile \"lake\" has settings for environment \"prdo\", which lakeroute.yaml does not declare under environments:; did you mean \"prod\"?"
+        )),
+        "{text:?}"
+    );
+    Ok(())
+}

@@ -157,8 +157,23 @@ impl Lake {
         Ok(plan)
     }
 
+    /// This lake in the environment `job` names (its descriptor's `environment:`), if it names
+    /// one: the job runs there, so its sources and sink are planned there.
+    fn in_job_environment(&self, job: &Job) -> Result<Lake> {
+        match job.environment.as_deref() {
+            Some(env) if Some(env) != self.environment() => self.with_environment(env),
+            _ => Ok(self.clone()),
+        }
+    }
+
     /// [`Lake::plan`] without the budget check.
     async fn estimate(&self, job: &Job, options: &PlanOptions) -> Result<JobPlan> {
+        let lake = self.in_job_environment(job)?;
+        lake.estimate_here(job, options).await
+    }
+
+    /// [`Lake::estimate`] in this lake's environment.
+    async fn estimate_here(&self, job: &Job, options: &PlanOptions) -> Result<JobPlan> {
         let name = options
             .cluster
             .clone()
@@ -184,7 +199,9 @@ impl Lake {
         let mut warnings = Vec::new();
         let mut sources = Vec::new();
         for d in &job.sources {
-            let p = self.plan_dataset(&d.id, "read", &target, options).await?;
+            let p = self
+                .plan_dataset(&d.id, "read", &target, cluster.engine.as_deref(), options)
+                .await?;
             if p.place.provider != target.provider {
                 warnings.push(format!(
                     "cross-cloud read: {} is on {}, the cluster on {target}; every byte costs ${:.4}/GB",
@@ -205,7 +222,13 @@ impl Lake {
         let sink = match &job.sink {
             Some(d) => {
                 let mut p = self
-                    .plan_dataset(&d.id, "read-write", &target, options)
+                    .plan_dataset(
+                        &d.id,
+                        "read-write",
+                        &target,
+                        cluster.engine.as_deref(),
+                        options,
+                    )
                     .await?;
                 if p.place.provider != target.provider {
                     let out = self.catalog().prices().egress_per_gb(&target, &p.place);
@@ -277,6 +300,7 @@ impl Lake {
         id: &DatasetId,
         role: &'static str,
         target: &Place,
+        engine: Option<&str>,
         options: &PlanOptions,
     ) -> Result<PlannedDataset> {
         let catalog = self.catalog();
@@ -322,7 +346,13 @@ impl Lake {
             egress_per_gb: per_gb,
             egress_dollars: bytes.map_or(0.0, |b| b as f64 / GB * per_gb),
         };
-        engine_config(&mut planned, profile, &root, options.inline_credentials);
+        engine_config(
+            &mut planned,
+            profile,
+            &root,
+            options.inline_credentials,
+            engine,
+        );
         Ok(planned)
     }
 }
@@ -367,25 +397,55 @@ fn check_budget(job: &Job, plan: &JobPlan) -> Result<()> {
     Ok(())
 }
 
-fn key_path(root: &[String]) -> String {
-    let encoded: Vec<String> = root
+/// The key prefix `root` as a path ending in `/`: percent-encoded for a URL that object_store
+/// parses (it decodes paths), as written for Hadoop and fsspec (Hadoop's `Path` quotes every
+/// `%`, and s3fs and adlfs do not decode, so an encoded space would name another key).
+fn key_path(root: &[String], encode: bool) -> String {
+    let segments: Vec<String> = root
         .iter()
-        .map(|s| percent_encoding::utf8_percent_encode(s, URL_PATH).to_string())
+        .map(|s| {
+            if encode {
+                percent_encoding::utf8_percent_encode(s, URL_PATH).to_string()
+            } else {
+                s.clone()
+            }
+        })
         .collect();
-    let mut path = encoded.join("/");
+    let mut path = segments.join("/");
     if !path.is_empty() {
         path.push('/');
     }
     path
 }
 
-fn engine_config(p: &mut PlannedDataset, profile: &StorageProfile, root: &[String], inline: bool) {
-    let path = key_path(root);
+/// The class of the AWS SDK's default credential chain for S3A on `engine`: Spark 4 ships
+/// Hadoop 3.4, built on the AWS SDK v2, which maps only a few v1 class names; earlier Spark
+/// ships Hadoop 3.3 and the v1 SDK.
+fn aws_default_chain_class(engine: Option<&str>) -> &'static str {
+    let spark_major = engine
+        .and_then(|e| e.strip_prefix("spark-"))
+        .and_then(|v| v.split('.').next())
+        .and_then(|m| m.parse::<u32>().ok());
+    if spark_major.is_some_and(|m| m >= 4) {
+        "software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider"
+    } else {
+        "com.amazonaws.auth.DefaultAWSCredentialsProviderChain"
+    }
+}
+
+fn engine_config(
+    p: &mut PlannedDataset,
+    profile: &StorageProfile,
+    root: &[String],
+    inline: bool,
+    engine: Option<&str>,
+) {
+    let (path, url_path) = (key_path(root, false), key_path(root, true));
     match profile.provider {
         Provider::Aws => {
             let bucket = profile.bucket.clone().unwrap_or_default();
             p.spark_uri = format!("s3a://{bucket}/{path}");
-            p.object_store_uri = format!("s3://{bucket}/{path}");
+            p.object_store_uri = format!("s3://{bucket}/{url_path}");
             p.fsspec_uri = format!("s3://{bucket}/{path}");
             let key = |k: &str| format!("spark.hadoop.fs.s3a.bucket.{bucket}.{k}");
             let mut conf = BTreeMap::new();
@@ -467,7 +527,7 @@ fn engine_config(p: &mut PlannedDataset, profile: &StorageProfile, root: &[Strin
                     );
                     conf.insert(
                         key("assumed.role.credentials.provider"),
-                        "com.amazonaws.auth.DefaultAWSCredentialsProviderChain".into(),
+                        aws_default_chain_class(engine).into(),
                     );
                     let external = if r.external_id.is_some() {
                         " (the role's external id is not passed to Spark; S3A has no setting for it)"
@@ -482,7 +542,7 @@ fn engine_config(p: &mut PlannedDataset, profile: &StorageProfile, root: &[Strin
                 _ => {
                     conf.insert(
                         key("aws.credentials.provider"),
-                        "com.amazonaws.auth.DefaultAWSCredentialsProviderChain".into(),
+                        aws_default_chain_class(engine).into(),
                     );
                     "the default AWS chain on the cluster (instance profile, IRSA web identity, environment)".into()
                 }
@@ -496,7 +556,7 @@ fn engine_config(p: &mut PlannedDataset, profile: &StorageProfile, root: &[Strin
             let container = profile.container.clone().unwrap_or_default();
             let host = format!("{account}.dfs.core.windows.net");
             p.spark_uri = format!("abfss://{container}@{host}/{path}");
-            p.object_store_uri = format!("abfss://{container}@{host}/{path}");
+            p.object_store_uri = format!("abfss://{container}@{host}/{url_path}");
             p.fsspec_uri = format!("abfs://{container}/{path}");
             let key = |k: &str| format!("spark.hadoop.fs.azure.{k}.{host}");
             let mut conf = BTreeMap::new();
@@ -522,19 +582,31 @@ fn engine_config(p: &mut PlannedDataset, profile: &StorageProfile, root: &[Strin
                 }
                 Credentials::AzureSas { token } if inline => {
                     conf.insert(key("account.auth.type"), "SAS".into());
+                    // hadoop-azure's fixed SAS token (HADOOP-18516, Hadoop 3.3.6 and 3.4).
+                    let bare = token.expose().trim_start_matches('?').to_string();
+                    conf.insert(key("sas.fixed.token"), bare);
                     opts.insert("azure_storage_sas_key".into(), token.expose().to_string());
                     fs["sas_token"] = json!(token.expose());
                     format!(
-                        "SAS token of storage profile {} (inlined; Spark needs a SASTokenProvider)",
+                        "SAS token of storage profile {} (inlined; Spark reads it as hadoop-azure's fixed SAS token, Hadoop 3.3.6 or later)",
                         profile.name
                     )
                 }
-                Credentials::AzureAccountKey { .. } | Credentials::AzureSas { .. } => {
+                Credentials::AzureSas { .. } => {
+                    conf.insert(key("account.auth.type"), "SAS".into());
+                    format!(
+                        "SAS token of storage profile {}: not inlined; pass --inline-credentials or give Spark {} (or a SASTokenProvider)",
+                        profile.name,
+                        key("sas.fixed.token")
+                    )
+                }
+                Credentials::AzureAccountKey { .. } => {
                     conf.insert(key("account.auth.type"), "SharedKey".into());
                     format!(
-                        "{} of storage profile {}: not inlined; pass --inline-credentials or supply it to the engine",
+                        "{} of storage profile {}: not inlined; pass --inline-credentials or give Spark {}",
                         profile.credentials.describe(),
-                        profile.name
+                        profile.name,
+                        key("account.key")
                     )
                 }
                 Credentials::Anonymous => {

@@ -69,7 +69,13 @@ impl Lake {
     /// Copies every object below `src` that is missing or different below `dst`; see the
     /// [module docs](crate::sync) for how "identical" is decided.
     pub async fn sync(&self, src: &str, dst: &str) -> Result<SyncReport> {
-        let (src, dst) = (as_prefix(src), as_prefix(dst));
+        // As listings name objects (`lake://Finance/...` lists as `lake://finance/...`, a
+        // space in a folder as `%20`), so that every listed object is matched to its key.
+        let canonical = |uri: &str| -> Result<String> {
+            let route = self.resolve(&as_prefix(uri))?;
+            Ok(route.prefix_uri_for(&route.path()?))
+        };
+        let (src, dst) = (canonical(src)?, canonical(dst)?);
         let md5_etags = [&src, &dst].iter().all(|u| {
             self.resolve(u)
                 .map(|r| r.physical().scheme() == PhysicalScheme::S3)

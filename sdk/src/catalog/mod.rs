@@ -566,6 +566,32 @@ impl Catalog {
     /// Descriptors may only name declared environments, and an overlay environment must write
     /// somewhere other than the environment it overlays.
     fn check_environments(&self, problems: &mut Vec<Problem>) {
+        // A profile's `environments:` keys (derived profiles `name@env`) must be declared too:
+        // a misspelt one would silently leave that environment on the base settings.
+        for p in self.profiles.values() {
+            let Some((base, env)) = p.name.split_once('@') else {
+                continue;
+            };
+            if self.environments.contains_key(env) {
+                continue;
+            }
+            let closest = self
+                .environments
+                .keys()
+                .map(|k| (strsim::jaro_winkler(env, k), k))
+                .filter(|(score, _)| *score > 0.75)
+                .max_by(|a, b| a.0.total_cmp(&b.0))
+                .map(|(_, k)| format!("; did you mean {k:?}?"))
+                .unwrap_or_default();
+            problems.push(Problem {
+                file: p.declared_at.0.clone(),
+                line: p.declared_at.1,
+                column: 1,
+                message: format!(
+                    "storage profile {base:?} has settings for environment {env:?}, which lakeroute.yaml does not declare under environments:{closest}"
+                ),
+            });
+        }
         for ds in self.datasets.values() {
             for env in ds.env_locations.keys() {
                 if !self.environments.contains_key(env) {

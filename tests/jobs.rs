@@ -574,3 +574,55 @@ storage:
     );
     Ok(())
 }
+
+/// In an overlay environment a job's sources are planned where the parent keeps them (an engine
+/// cannot fall through to the parent as lakeroute's own reads do), and its sink in the overlay.
+#[tokio::test]
+async fn an_overlay_job_reads_the_parents_data_and_writes_its_own() -> TestResult {
+    let settings = "\
+default_environment: prod
+environments:
+  prod: {}
+  dev: {overlay_of: prod, prefix: _env/dev}
+clusters:
+  aws1: {provider: aws, region: us-east-1, engine: spark-3.5.1}
+storage:
+  raw: {provider: aws, bucket: acme-raw, region: us-east-1}
+";
+    let job = "\
+specVersion: v1
+name: trial
+sources:
+  - {domain: finance, name: customer, version: v1}
+sink: {domain: marketing, name: scores, version: v1}
+framework: {kind: spark, cluster: aws1}
+";
+    let cat = TempCatalog::new(&[
+        ("lakeroute.yaml", settings),
+        (
+            "finance/customer.yaml",
+            &descriptor("finance", "customer", 1, "raw", "customer"),
+        ),
+        (
+            "marketing/scores.yaml",
+            &descriptor("marketing", "scores", 1, "raw", "scores"),
+        ),
+        ("jobs/trial.yaml", job),
+    ])?;
+    let dev = cat.lake()?.with_environment("dev")?;
+    let job = dev.load_job(&cat.file("jobs/trial.yaml"))?;
+    let plan = dev
+        .plan(&job, &PlanOptions::default().with_skip_sizes(true))
+        .await?;
+    assert_eq!(plan.sources[0].spark_uri, "s3a://acme-raw/customer/");
+    let sink = plan.sink.as_ref().ok_or("no sink planned")?;
+    assert_eq!(sink.spark_uri, "s3a://acme-raw/_env/dev/scores/");
+    assert!(
+        plan.warnings
+            .iter()
+            .any(|w| w.contains("is read from prod's location, which dev overlays")),
+        "{:?}",
+        plan.warnings
+    );
+    Ok(())
+}

@@ -198,10 +198,28 @@ impl Lake {
         };
         let mut warnings = Vec::new();
         let mut sources = Vec::new();
+        // In an overlay environment (dev over prod) lakeroute's own reads fall through to the
+        // parent; an engine cannot, and the overlay's own location is usually empty, so sources
+        // are read where the parent keeps them. The sink stays in this environment.
+        let overlaid = self
+            .environment()
+            .and_then(|e| self.catalog().environment(e))
+            .and_then(|e| e.overlay_of.clone());
+        let reader = match &overlaid {
+            Some(parent) => self.with_environment(parent)?,
+            None => self.clone(),
+        };
         for d in &job.sources {
-            let p = self
+            let p = reader
                 .plan_dataset(&d.id, "read", &target, cluster.engine.as_deref(), options)
                 .await?;
+            if let (Some(parent), Some(env)) = (&overlaid, self.environment()) {
+                warnings.push(format!(
+                    "{} is read from {parent}'s location, which {env} overlays: the engine does not see objects written in {env} ({})",
+                    p.id.root_uri(),
+                    self.resolve(&format!("{}/", p.id.root_uri()))?.physical()
+                ));
+            }
             if p.place.provider != target.provider {
                 warnings.push(format!(
                     "cross-cloud read: {} is on {}, the cluster on {target}; every byte costs ${:.4}/GB",

@@ -176,7 +176,28 @@ fn errors_exit_1_with_one_line_and_usage_exits_2() -> TestResult {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("/definitely/not/here"));
 
+    // Without a catalog, a lake:// URI names nothing: the error says what is missing.
+    let out = lakeroute(None, &["ls", "lake://finance/customer/v1/"])?;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("no catalog was given: pass --catalog DIR"),
+        "{}",
+        text(&out.stderr)
+    );
+    // A command without its cache says so, not that a job could not be planned.
+    let out = lakeroute(c, &["cache", "stats"])?;
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("the catalog enables no cache") && !err.contains("job"),
+        "{err}"
+    );
+    let out = lakeroute(None, &["validate"])?;
+    assert_eq!(out.status.code(), Some(2), "validate without a folder");
+    assert!(text(&out.stderr).contains("validate needs a catalog folder"));
     for args in [
+        &["sync", "lake://finance/customer/v1/"][..],
+        &["auth", "check"][..],
         &["frobnicate"][..],
         &["ls"][..],
         &["--output", "yaml", "ls", "x"][..],

@@ -204,6 +204,7 @@ fn main() -> ExitCode {
     // LAKEROUTE_LOG=debug (or any tracing filter) writes diagnostics to stderr, never a secret.
     lakeroute::logging::init_from_env();
     let out = Output::new(cli.output == Format::Json);
+    let no_catalog = cli.catalog.is_none();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -216,10 +217,34 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(run(cli, &out)) {
         Ok(code) => code,
-        Err(e) => {
+        Err(Usage(why)) => {
+            eprintln!("lakeroute: error: {why}");
+            ExitCode::from(2)
+        }
+        Err(Failed(e)) => {
             out.error(&e);
+            // With no catalog, no lake:// URI names a dataset: say what is missing.
+            if no_catalog && matches!(e, Error::DatasetNotFound { .. }) {
+                eprintln!(
+                    "lakeroute: no catalog was given: pass --catalog DIR or set LAKEROUTE_CATALOG"
+                );
+            }
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Why a command did not succeed: it was used wrongly (exit 2, as clap's own usage errors), or
+/// it failed (exit 1).
+enum Stop {
+    Usage(String),
+    Failed(Error),
+}
+use Stop::{Failed, Usage};
+
+impl From<Error> for Stop {
+    fn from(e: Error) -> Self {
+        Failed(e)
     }
 }
 
@@ -230,13 +255,12 @@ fn open_lake(catalog: Option<&PathBuf>) -> Result<Lake> {
     }
 }
 
-async fn run(cli: Cli, out: &Output) -> Result<ExitCode> {
+async fn run(cli: Cli, out: &Output) -> std::result::Result<ExitCode, Stop> {
     if let Command::Validate { dir, jobs } = &cli.command {
         let Some(dir) = dir.as_ref().or(cli.catalog.as_ref()) else {
-            return Err(Error::InvalidUri {
-                uri: String::new(),
-                reason: "validate needs a catalog folder: lakeroute validate DIR".into(),
-            });
+            return Err(Usage(
+                "validate needs a catalog folder: lakeroute validate DIR (or --catalog DIR)".into(),
+            ));
         };
         let (catalog, mut problems) = Catalog::check(dir)?;
         let env = cli
@@ -287,7 +311,7 @@ async fn run(cli: Cli, out: &Output) -> Result<ExitCode> {
                     if e.kind() == std::io::ErrorKind::BrokenPipe {
                         return Ok(ExitCode::SUCCESS);
                     }
-                    return Err(io_err("writing to standard output", e));
+                    return Err(Failed(io_err("writing to standard output", e)));
                 }
             }
             stdout
@@ -331,16 +355,14 @@ async fn run(cli: Cli, out: &Output) -> Result<ExitCode> {
                 (true, None) => lake.sync_mirror(&src).await?,
                 (false, Some(dst)) => lake.sync(&to_uri(&src)?, &to_uri(&dst)?).await?,
                 (true, Some(_)) => {
-                    return Err(Error::InvalidUri {
-                        uri: src,
-                        reason: "--mirror takes one dataset URI and no destination".into(),
-                    });
+                    return Err(Usage(format!(
+                        "sync --mirror {src}: --mirror takes one dataset URI and no destination"
+                    )));
                 }
                 (false, None) => {
-                    return Err(Error::InvalidUri {
-                        uri: src,
-                        reason: "sync needs a destination: lakeroute sync SRC DST".into(),
-                    });
+                    return Err(Usage(format!(
+                        "sync {src}: sync needs a destination: lakeroute sync SRC DST"
+                    )));
                 }
             };
             out.sync(&report);
@@ -357,10 +379,9 @@ async fn run(cli: Cli, out: &Output) -> Result<ExitCode> {
         Command::Auth {
             command: AuthCommand::Check { uri, profile },
         } => {
-            let target = profile.or(uri).ok_or_else(|| Error::InvalidUri {
-                uri: String::new(),
-                reason: "auth check needs a URI or --profile NAME".into(),
-            })?;
+            let target = profile
+                .or(uri)
+                .ok_or_else(|| Usage("auth check needs a URI or --profile NAME".into()))?;
             out.auth(&lake.auth_check(&target).await?);
         }
         Command::Stats => match lake.cache() {
@@ -368,16 +389,12 @@ async fn run(cli: Cli, out: &Output) -> Result<ExitCode> {
             None => out.stats(&lake.stats(), None),
         },
         Command::Cache { command } => {
-            let name = match command {
-                CacheCommand::Stats => "cache stats",
-                CacheCommand::Prune => "cache prune",
-                CacheCommand::Clear => "cache clear",
+            let Some(cache) = lake.cache() else {
+                eprintln!(
+                    "lakeroute: error: the catalog enables no cache; add a cache: section to lakeroute.yaml"
+                );
+                return Ok(ExitCode::FAILURE);
             };
-            let cache = lake.cache().ok_or_else(|| Error::InvalidJob {
-                job: name.into(),
-                reason: "the catalog enables no cache; add a cache: section to lakeroute.yaml"
-                    .into(),
-            })?;
             let swept = match command {
                 CacheCommand::Prune => Some(("pruned", cache.prune())),
                 CacheCommand::Clear => Some(("cleared", cache.clear())),

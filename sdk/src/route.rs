@@ -691,7 +691,7 @@ impl Router {
         // win over its own; other environments' are not this lake's to use.
         let mut found = None;
         for p in self.catalog.profiles() {
-            let of_env = p.name.split_once('@').map(|(_, env)| env);
+            let of_env = p.environment_override().map(|(_, env)| env);
             if of_env.is_some() && of_env != self.environment.as_deref() {
                 continue;
             }

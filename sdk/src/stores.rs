@@ -144,10 +144,7 @@ fn aws_store(
     registry: &StoreRegistry,
     base: AmazonS3Builder,
 ) -> Result<AmazonS3> {
-    let invalid = |reason: String| Error::InvalidProfile {
-        profile: p.name.clone(),
-        reason,
-    };
+    let invalid = |reason: String| invalid_profile(p, reason);
     let bucket = p
         .bucket
         .as_deref()
@@ -194,20 +191,37 @@ fn aws_store(
             secret_key: secret_access_key.expose().to_string(),
             token: session_token.as_ref().map(|t| t.expose().to_string()),
         }))),
-        other => {
-            return Err(invalid(format!(
-                "credentials {} do not apply to aws",
-                other.describe()
-            )));
-        }
+        other => return Err(not_for(p, other, "aws")),
     };
     let (retry, client) = http_settings(p);
-    let store = b
-        .with_retry(retry)
+    b.with_retry(retry)
         .with_client_options(client)
         .build()
-        .map_err(|e| invalid(redacted_reason(&e, &p.credentials)))?;
-    Ok(store)
+        .map_err(|e| build_failed(p, &e))
+}
+
+/// A profile's error: `reason` says what to fix.
+fn invalid_profile(p: &StorageProfile, reason: String) -> Error {
+    Error::InvalidProfile {
+        profile: p.name.clone(),
+        reason,
+    }
+}
+
+/// The error for credentials of a kind `provider`'s stores cannot use.
+fn not_for(p: &StorageProfile, creds: &Credentials, provider: &str) -> Error {
+    invalid_profile(
+        p,
+        format!(
+            "credentials {} do not apply to {provider}",
+            creds.describe()
+        ),
+    )
+}
+
+/// A store builder's error, with the profile's secrets taken out.
+fn build_failed(p: &StorageProfile, e: &object_store::Error) -> Error {
+    invalid_profile(p, redacted_reason(e, &p.credentials))
 }
 
 /// Whether `endpoint`'s host begins with `bucket` and a dot: object_store's form of a
@@ -239,10 +253,7 @@ fn azure_store(
     registry: &StoreRegistry,
     base: MicrosoftAzureBuilder,
 ) -> Result<MicrosoftAzure> {
-    let invalid = |reason: String| Error::InvalidProfile {
-        profile: p.name.clone(),
-        reason,
-    };
+    let invalid = |reason: String| invalid_profile(p, reason);
     let (account, container) = p
         .account
         .as_deref()
@@ -263,7 +274,7 @@ fn azure_store(
         // reads only them.
         Credentials::AzureAccountKey { account_key } => {
             let key = AzureAccessKey::try_new(account_key.expose())
-                .map_err(|e| invalid(redacted_reason(&e.into(), &p.credentials)))?;
+                .map_err(|e| build_failed(p, &e.into()))?;
             b.with_access_key(account_key.expose())
                 .with_credentials(Arc::new(StaticCredentialProvider::new(
                     AzureCredential::AccessKey(key),
@@ -287,20 +298,13 @@ fn azure_store(
                     AzureCredential::SASToken(pairs),
                 )))
         }
-        other => {
-            return Err(invalid(format!(
-                "credentials {} do not apply to azure",
-                other.describe()
-            )));
-        }
+        other => return Err(not_for(p, other, "azure")),
     };
     let (retry, client) = http_settings(p);
-    let store = b
-        .with_retry(retry)
+    b.with_retry(retry)
         .with_client_options(client)
         .build()
-        .map_err(|e| invalid(redacted_reason(&e, &p.credentials)))?;
-    Ok(store)
+        .map_err(|e| build_failed(p, &e))
 }
 
 /// Builds the store a profile describes.
@@ -308,10 +312,7 @@ pub(crate) fn build_profile_store(
     p: &StorageProfile,
     registry: &StoreRegistry,
 ) -> Result<Arc<dyn ObjectStore>> {
-    let invalid = |reason: String| Error::InvalidProfile {
-        profile: p.name.clone(),
-        reason,
-    };
+    let invalid = |reason: String| invalid_profile(p, reason);
     match p.provider {
         Provider::Aws => Ok(Arc::new(aws_store(
             p,

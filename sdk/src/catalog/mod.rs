@@ -569,7 +569,7 @@ impl Catalog {
         // A profile's `environments:` keys (derived profiles `name@env`) must be declared too:
         // a misspelt one would silently leave that environment on the base settings.
         for p in self.profiles.values() {
-            let Some((base, env)) = p.name.split_once('@') else {
+            let Some((base, env)) = p.environment_override() else {
                 continue;
             };
             if self.environments.contains_key(env) {

@@ -183,6 +183,12 @@ pub struct StorageProfile {
 pub(crate) const IDENTITY_SEPARATOR: char = '~';
 
 impl StorageProfile {
+    /// For a profile's settings in one environment (`environments:` under a profile, loaded as
+    /// the derived profile `name@env`): the base profile's name and the environment.
+    pub(crate) fn environment_override(&self) -> Option<(&str, &str)> {
+        self.name.split_once('@')
+    }
+
     /// The name of the declared profile this one derives from: an effective profile that adds
     /// a dataset's role or managed identity (`name~identity`) is still the same place.
     pub fn declared_name(&self) -> &str {
